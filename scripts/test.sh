@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install posbridge with its test tools into .venv and run every check CI runs:
+# ruff, mypy --strict, and the whole pytest suite (SQLite, plus PostgreSQL when
+# POSBRIDGE_TEST_POSTGRES_URL is set). Usage: bash scripts/test.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy
+.venv/bin/python -m pytest -n 2 "$@"

@@ -1,0 +1,1 @@
+"""posbridge: one API over many point-of-sale systems."""

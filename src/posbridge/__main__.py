@@ -1,0 +1,5 @@
+"""`python -m posbridge`."""
+
+from posbridge.cli import main
+
+main()

@@ -1,0 +1,412 @@
+"""`posbridge`: the command line. Parses arguments, calls the library, renders with Rich.
+
+Every expected failure is a `PosbridgeError` whose message says what to fix; `main`
+prints it without a traceback and exits 2 (usage) or 1 (a sync that failed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from posbridge.errors import PosbridgeError, UsageError
+from posbridge.settings import AppSettings
+
+app = typer.Typer(
+    help="posbridge: one API over many point-of-sale systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="POSBRIDGE_DATABASE_URL",
+        help="SQLAlchemy URL of the store (default: sqlite:///posbridge.db).",
+    ),
+]
+
+
+def _settings(database_url: str | None) -> AppSettings:
+    settings = AppSettings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    return settings
+
+
+def _store(database_url: str | None) -> Any:
+    from posbridge.app import open_store
+
+    return open_store(_settings(database_url))
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects key=value, got {pair!r}")
+        values[key.strip()] = value
+    return values
+
+
+def _date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{flag} expects a date like 2026-11-01, got {value!r}") from None
+
+
+@app.command()
+def sandbox(
+    vendor: Annotated[str, typer.Argument(help="Vendor slug, e.g. cloudpos.")],
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 0,
+    seed: Annotated[int, typer.Option(help="World seed (same seed, same world).")] = 1,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 28,
+    orders_per_day: Annotated[int, typer.Option(help="Average orders per day.")] = 120,
+    daily_limit: Annotated[int, typer.Option(help="Requests per day per licence.")] = 500,
+) -> None:
+    """Serve a vendor sandbox until stopped; the first stdout line is JSON for scripts."""
+    from posbridge.sandboxes import SANDBOXES
+    from posbridge.sandboxes.runner import SandboxServer
+
+    factory = SANDBOXES.get(vendor)
+    if factory is None:
+        raise UsageError(f"no sandbox for {vendor!r}; available: {', '.join(sorted(SANDBOXES))}")
+    box = factory(seed=seed, days=days, orders_per_day=orders_per_day, daily_limit=daily_limit)
+    server = SandboxServer(box.app, host=host, port=port).start()
+    line = {
+        "vendor": vendor,
+        "base_url": server.url + box.base_path,
+        "credentials": box.credentials,
+    }
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+    stop = threading.Event()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@app.command(name="connect")
+def connect_cmd(
+    vendor: Annotated[str, typer.Argument(help="Vendor slug, e.g. cloudpos.")],
+    name: Annotated[str, typer.Option("--name", help="Name of the connection.")],
+    base_url: Annotated[
+        str | None, typer.Option(help="Vendor API URL (sandbox or production).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Setting key=value (repeatable).")
+    ] = None,
+    update: Annotated[
+        bool, typer.Option(help="Replace the credentials of an existing connection.")
+    ] = False,
+    check: Annotated[bool, typer.Option(help="Make one authenticated call before saving.")] = True,
+    database_url: DbOption = None,
+) -> None:
+    """Add a connection; credentials are checked with one call and stored encrypted."""
+    from posbridge.app import connect
+
+    store = _store(database_url)
+    row = connect(
+        store, vendor, name, base_url, _parse_sets(set_ or []), check=check, update=update
+    )
+    console.print(f"[green]connected[/] {row.name} ({row.vendor}) → {row.base_url}")
+
+
+@app.command()
+def sync(
+    names: Annotated[list[str] | None, typer.Argument(help="Connections (default: all).")] = None,
+    full: Annotated[bool, typer.Option(help="Ignore stored cursors and read everything.")] = False,
+    stream: Annotated[
+        list[str] | None, typer.Option(help="Only these streams (repeatable).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Backfill from this date (keeps state).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Backfill up to this date (inclusive).")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Sync connections; exits 1 when any connection failed."""
+    from posbridge.sync.engine import SyncEngine
+
+    store = _store(database_url)
+    targets = names or [c.name for c in store.list_connections()]
+    if not targets:
+        raise UsageError("no connections yet; add one with `posbridge connect`")
+    since_d, until_d = _date(since, "--since"), _date(until, "--until")
+    with _progress() as (progress_fn, _):
+        engine = SyncEngine(store, progress=progress_fn)
+        results = [
+            engine.run(n, streams=stream, full=full, since=since_d, until=until_d) for n in targets
+        ]
+    _print_results(results)
+    if any(r.status not in ("ok", "deferred") for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(database_url: DbOption = None) -> None:
+    """Connections: health, freshness, budget used today, quarantine, records."""
+    from posbridge.app import connection_status
+
+    store = _store(database_url)
+    table = Table(
+        "connection",
+        "vendor",
+        "status",
+        "last sync",
+        "orders fresh",
+        "budget today",
+        "orders poll",
+        "quarantined",
+        "records",
+    )
+    for row in store.list_connections():
+        st = connection_status(store, row)
+        fresh = "-" if st.freshness is None else _ago(st.freshness.total_seconds())
+        budget = f"{st.budget_used}" + (f" / {st.budget_limit}" if st.budget_limit else "")
+        poll = st.planned.get("orders")
+        status_text = st.status + (f": {st.reason}" if st.reason and st.status != "ok" else "")
+        table.add_row(
+            st.name,
+            st.vendor,
+            status_text,
+            "-" if st.last_sync is None else f"{st.last_sync:%Y-%m-%d %H:%M}",
+            fresh,
+            budget,
+            "-" if poll is None else _ago(poll.total_seconds()),
+            str(st.quarantined),
+            str(sum(st.records.values())),
+        )
+    console.print(table)
+
+
+@app.command()
+def export(
+    what: Annotated[
+        str, typer.Argument(help="ORDERS, PRODUCTS, CUSTOMERS, INVOICES, VOUCHERS, SHIFTS, ...")
+    ],
+    format: Annotated[str, typer.Option("--format", help="jsonl, csv or parquet.")] = "jsonl",
+    connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
+    out: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
+    raw: Annotated[bool, typer.Option(help="Include the vendor's raw record.")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Export normalized records (decimals as strings, lines and payments nested)."""
+    from posbridge.export import Format, export_records, resolve_object_type
+
+    if format not in ("jsonl", "csv", "parquet"):
+        raise UsageError(f"--format must be jsonl, csv or parquet, not {format!r}")
+    store = _store(database_url)
+    object_type = resolve_object_type(what)
+    cid = store.get_connection(connection).id if connection else None
+    count = export_records(
+        store,
+        object_type,
+        cast(Format, format),
+        out or sys.stdout,
+        connection_id=cid,
+        include_raw=raw,
+    )
+    if out is not None:
+        err.print(f"wrote {count} {what.lower()} to {out}")
+
+
+@app.command()
+def verify(
+    name: Annotated[str | None, typer.Argument(help="Connection (default: all).")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="First business date.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last business date.")] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Check synced orders against the POS's Z reports; exits 1 on any difference."""
+    from posbridge.verify import verify_connection
+
+    store = _store(database_url)
+    rows = [store.get_connection(name)] if name else store.list_connections()
+    bad = 0
+    total = 0
+    for row in rows:
+        for check in verify_connection(
+            store, row, date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to")
+        ):
+            total += 1
+            if check.verified:
+                continue
+            bad += 1
+            console.print(
+                f"[red]✗[/] {row.name} Z {check.report} ({check.business_date}, tickets "
+                f"{check.first_ticket}–{check.last_ticket}): " + "; ".join(check.differences())
+            )
+    console.print(f"{total - bad} of {total} days verified" + ("" if bad else " [green]✓[/]"))
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option(help="Exit after the summary.")] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Start every sandbox in-process, connect, sync with progress and summarize."""
+    from posbridge.demo import demo_sandboxes, run_demo
+    from posbridge.verify import verify_connection
+
+    store = _store(database_url)
+    with demo_sandboxes() as endpoints:
+        with _progress() as (progress_fn, _):
+            summary = run_demo(
+                store,
+                endpoints,
+                progress=progress_fn,
+                on_connect=lambda n, u: console.print(f"sandbox {n} at {u}"),
+            )
+        _print_results(summary.results)
+        console.print(f"\n[bold]{summary.orders}[/] orders, {summary.lines} lines")
+        pay = Table("payment method", "currency", "revenue", title="Revenue by payment type")
+        for method, currency, amount in summary.revenue_by_method:
+            pay.add_row(method, currency, f"{amount:,.2f}")
+        console.print(pay)
+        top = Table("product", "quantity", "revenue", title="Top products")
+        for product, qty, gross in summary.top_products:
+            top.add_row(product, f"{qty.normalize():f}", f"{gross:,.2f}")
+        console.print(top)
+        for row in store.list_connections():
+            checks = list(verify_connection(store, row))
+            ok = sum(c.verified for c in checks)
+            console.print(f"verify {row.name}: {ok} of {len(checks)} days verified")
+        if once:
+            return
+        console.print("sandboxes keep serving; press Ctrl+C to stop")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+class _progress:
+    """Rich progress bars fed by the engine's per-page callback."""
+
+    def __enter__(self) -> tuple[Any, Progress]:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed:>8.0f} records"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+            disable=not err.is_terminal,
+        )
+        self.tasks: dict[tuple[str, str], Any] = {}
+        self.progress.__enter__()
+
+        def on_page(connection: str, stream: str, n: int, _outcome: Any) -> None:
+            key = (connection, stream)
+            if key not in self.tasks:
+                self.tasks[key] = self.progress.add_task(f"{connection} · {stream}", total=None)
+            self.progress.advance(self.tasks[key], n)
+
+        return on_page, self.progress
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+
+def _print_results(results: list[Any]) -> None:
+    table = Table(
+        "connection",
+        "stream",
+        "status",
+        "fetched",
+        "new",
+        "changed",
+        "quarantined",
+        "deleted",
+        "requests",
+        title="Sync",
+    )
+    for result in results:
+        if not result.streams:
+            table.add_row(result.connection, "-", result.status, "", "", "", "", "", "")
+        for s in result.streams:
+            if s.status == "skipped":
+                continue
+            colour = "green" if s.status == "ok" else "red"
+            table.add_row(
+                result.connection,
+                s.name,
+                f"[{colour}]{s.status}[/]",
+                str(s.fetched),
+                str(s.inserted),
+                str(s.updated),
+                str(s.quarantined),
+                str(s.deleted),
+                str(s.requests),
+            )
+    console.print(table)
+    for result in results:
+        if result.status != "ok" and result.error:
+            err.print(f"[yellow]{result.connection}[/]: {result.status} — {result.error}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning expected failures into one clear line."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs request URLs at INFO; CloudPOS and AvaPOS carry secrets in the query.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        app(standalone_mode=False)
+    except PosbridgeError as exc:
+        err.print(f"[red]error:[/] {exc.message}")
+        sys.exit(2)
+    except SQLAlchemyError as exc:
+        err.print(
+            f"[red]error:[/] database problem: {getattr(exc, 'orig', exc)} "
+            "(check --database-url / POSBRIDGE_DATABASE_URL)"
+        )
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in standalone_mode=False
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,732 @@
+"""CloudPOS v1 records ↔ the normalized model. Pure functions, no I/O.
+
+`FIELD_MAP` is the declaration docs/connectors.md is generated from; flat fields are
+mapped straight from it, orders and invoices by code that reads exactly the declared
+fields (a test checks that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from posbridge.connectors.fieldmap import RULES, Field, map_fields
+from posbridge.errors import MappingError
+from posbridge.model import (
+    Category,
+    Customer,
+    Device,
+    Employee,
+    Invoice,
+    InvoiceLine,
+    LineModifier,
+    Location,
+    LoyaltyTag,
+    Modifier,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentType,
+    Price,
+    Product,
+    Shift,
+    Table,
+    TaxTotal,
+    Voucher,
+)
+from posbridge.model.sales import InvoiceKind, PaymentMethod
+
+TZ_NAME: Final = "Europe/Brussels"
+TZ: Final = ZoneInfo(TZ_NAME)
+CURRENCY: Final = "EUR"
+#: Belgian VAT rates in percent; anything else is quarantined as an unknown rate.
+BE_RATES: Final = frozenset(Decimal(r) for r in ("0", "6", "12", "21"))
+#: hospitality business days end at 04:00 local; later tickets belong to the next day.
+BUSINESS_DAY_START: Final = timedelta(hours=4)
+CENT: Final = Decimal("0.01")
+
+#: the nine payment columns of get-orders → (normalized method, vendor name, card brand)
+PAYMENT_COLUMNS: Final[tuple[tuple[str, PaymentMethod, str, str | None], ...]] = (
+    ("cashpayment", "cash", "cash", None),
+    ("bancontactpayment", "debit_card", "bancontact", "Bancontact"),
+    ("voucherpayment", "voucher", "voucher", None),
+    ("transferpayment", "bank_transfer", "transfer", None),
+    ("visapayment", "credit_card", "visa", "Visa"),
+    ("chargecardpayment", "stored_value", "chargecard", None),
+    ("luncheoncardpayment", "meal_voucher", "luncheoncard", None),
+    ("americanexpresspayment", "credit_card", "americanexpress", "American Express"),
+    ("mastercardpayment", "credit_card", "mastercard", "Mastercard"),
+)
+_PAYMENT_NAMES: Final[dict[str, PaymentMethod]] = {
+    "cash": "cash",
+    "contant": "cash",
+    "bancontact": "debit_card",
+    "voucher": "voucher",
+    "kadobon": "voucher",
+    "transfer": "bank_transfer",
+    "overschrijving": "bank_transfer",
+    "visa": "credit_card",
+    "chargecard": "stored_value",
+    "oplaadkaart": "stored_value",
+    "luncheoncard": "meal_voucher",
+    "maaltijdcheque": "meal_voucher",
+    "americanexpress": "credit_card",
+    "american express": "credit_card",
+    "mastercard": "credit_card",
+}
+_DOCTYPES: Final[dict[int, InvoiceKind]] = {1: "invoice", 2: "quote", 3: "credit_note"}
+
+F = Field
+FIELD_MAP: Final[dict[str, tuple[str, list[Field]]]] = {
+    "locations": (
+        "get-establishments",
+        [
+            F("id", "source_id", "id", True),
+            F("name", "name", "text", True),
+            F("-", "timezone", "const", note="Europe/Brussels"),
+        ],
+    ),
+    "devices": (
+        "get-printers + get-orders.kassaid",
+        [
+            F("id", "source_id", "computed", True, "`printer:<id>`; kassas: `kassa:<kassaid>`"),
+            F("printername", "name", "text", True),
+            F("-", "kind", "const", note="`printer`; kassas seen in orders: `register`"),
+        ],
+    ),
+    "employees": (
+        "get-users",
+        [
+            F("id", "source_id", "id", True),
+            F("username", "name", "text", True),
+            F("username", "username", "text"),
+            F("admin", "is_admin", "flag_01"),
+            F(
+                "secnr",
+                "national_id",
+                "text",
+                note="national register number (GKS mode); masked by the API",
+            ),
+        ],
+    ),
+    "tables": (
+        "get-tables",
+        [
+            F("id", "source_id", "id", True),
+            F("table", "name", "text", True),
+            F("status", "status", "computed", note="0 free, 1 occupied, 2 awaiting payment"),
+        ],
+    ),
+    "payment_types": (
+        "get-payment",
+        [
+            F("id", "source_id", "id", True),
+            F("payment", "name", "text", True),
+            F("payment", "method", "computed", note="by name: cash, bancontact, visa, ..."),
+        ],
+    ),
+    "categories": (
+        "get-categories",
+        [
+            F("id", "source_id", "id", True),
+            F("name", "name", "text", True),
+        ],
+    ),
+    "products": (
+        "get-products",
+        [
+            F("id", "source_id", "id", True),
+            F("name", "name", "text", True),
+            F("categorylink", "category_source_id", "id"),
+            F("price", "prices[].amount", "decimal", note="incl. VAT, EUR, price list `default`"),
+            F("purchaseprice", "cost_price", "decimal?"),
+            F("quantity", "stock_quantity", "decimal?"),
+            F("popup", "modifier_groups", "computed", note="1 → `popup`"),
+            F("menupopup", "modifier_groups", "computed", note="1 → `menu`"),
+            F("openprice", "is_open_price", "flag_01"),
+            F("modtime", "source_updated_at", "unix_time"),
+        ],
+    ),
+    "modifiers": (
+        "get-subproducts",
+        [
+            F("id", "source_id", "id", True),
+            F("name", "name", "text", True),
+            F("price", "price", "decimal?", note="incl. VAT, per unit of the line"),
+            F("quantity", "stock_quantity", "decimal?"),
+            F("productlink", "product_source_ids", "computed", note="array of product ids"),
+            F("modtime", "source_updated_at", "unix_time"),
+        ],
+    ),
+    "customers": (
+        "get-customers",
+        [
+            F("id", "source_id", "id", True),
+            F("name", "last_name", "text"),
+            F("fistname", "first_name", "text", note="the vendor spells it `fistname`"),
+            F("companyname", "company_name", "text"),
+            F("street_number", "street", "text"),
+            F("phone", "phone", "text"),
+            F("zipcode", "zipcode", "text"),
+            F("town", "town", "text"),
+            F("vatnumber", "vat_number", "text"),
+            F("email", "email", "text"),
+            F("tagid", "loyalty_tags[].tag_id", "text"),
+            F("tagtype", "loyalty_tags[].tag_type", "text"),
+            F("tagfamid", "loyalty_tags[].family_id", "text"),
+            F("-", "name", "computed", note="company name, else `fistname name`"),
+            F("modtime", "source_updated_at", "unix_time"),
+        ],
+    ),
+    "orders": (
+        "get-orders",
+        [
+            F("dbid", "source_id", "id", True, "unique database id"),
+            F("id", "number", "text", True, "ticket number (Z-report ranges use it)"),
+            F("customerid", "customer_source_id", "id"),
+            F("establishmentid", "location_source_id", "id"),
+            F("kassaid", "device_source_id", "computed", note="`kassa:<kassaid>`"),
+            F("user", "employee_source_id", "id"),
+            F("totalprice", "total_gross", "decimal", True, "incl. VAT"),
+            F("ordertime", "occurred_at", "local_datetime", True, "Europe/Brussels"),
+            F("orderdetail[].quantity", "lines[].quantity", "decimal", True),
+            F("orderdetail[].productid", "lines[].product_source_id", "id"),
+            F("orderdetail[].productprice", "lines[].unit_price_gross", "decimal", True),
+            F("orderdetail[].producttax", "lines[].tax_rate", "vat_percent", True),
+            F(
+                "orderdetail[].subproductNid",
+                "lines[].modifiers[].modifier_source_id",
+                "id",
+                note="N = 1..10",
+            ),
+            F("orderdetail[].subproductNprice", "lines[].modifiers[].unit_price_gross", "decimal"),
+            F("orderdetail[].subproductNtax", "lines[].modifiers[].tax_rate", "vat_percent"),
+            *[
+                F(col, "payments[]", "payment_column", note=f"`{method}` ({name})")
+                for col, method, name, _ in PAYMENT_COLUMNS
+            ],
+            F("-", "taxes", "computed", note="per rate; VAT per line component, half-up to cents"),
+            F("-", "kind", "computed", note="`return` when totalprice < 0"),
+            F(
+                "-",
+                "rounding",
+                "computed",
+                note="totalprice − Σ line gross (explicit, never hidden)",
+            ),
+        ],
+    ),
+    "shifts": (
+        "get-orders&clockinclockout",
+        [
+            F("id", "source_id", "computed", True, "`clock:<id>`"),
+            F("user", "employee_source_id", "id"),
+            F("clockin", "opened_at", "local_datetime"),
+            F("clockout", "closed_at", "local_datetime"),
+            F("-", "kind", "const", note="`timeclock`"),
+        ],
+    ),
+    "z_reports": (
+        "get-zreports",
+        [
+            F("id", "number", "text", True),
+            F("startdate", "opened_at", "local_datetime"),
+            F("enddate", "closed_at", "local_datetime"),
+            F("startticket", "first_ticket", "text"),
+            F("endticket", "last_ticket", "text"),
+            F("ticketcount", "ticket_count", "int"),
+            F("totalexclvat", "total_net", "decimal"),
+            F("totalinclvat", "total_gross", "decimal"),
+            F("-", "source_id", "computed", note="`z:<id>`"),
+        ],
+    ),
+    "x_report": (
+        "get-xreport",
+        [
+            F("id", "number", "text", note="next Z number"),
+            F("startdate", "opened_at", "local_datetime"),
+            F("startticket", "first_ticket", "text"),
+            F("totalexclvat", "total_net", "decimal"),
+            F("totalinclvat", "total_gross", "decimal"),
+            F("-", "source_id", "const", note="`x:current`"),
+        ],
+    ),
+    "invoices": (
+        "get-invoices",
+        [
+            F("id", "source_id", "id", True),
+            F("customerid", "customer_source_id", "id"),
+            F("totalprice", "total_gross", "decimal", True),
+            F("date", "issued_on", "date"),
+            F("expirationdate", "due_on", "date"),
+            F("number", "number", "text"),
+            F("doctype", "kind", "computed", True, "1 invoice, 2 quote (offerte), 3 credit note"),
+            F("note", "note", "text"),
+            F("docfromvatticket", "from_receipt", "flag_01"),
+            F("invoicedetail[].quantity", "lines[].quantity", "decimal", True),
+            F("invoicedetail[].productname", "lines[].name", "text"),
+            F("invoicedetail[].productprice", "lines[].unit_price_gross", "decimal", True),
+            F("invoicedetail[].producttax", "lines[].tax_rate", "vat_percent", True),
+        ],
+    ),
+    "gift_vouchers": (
+        "get-giftvoucher",
+        [
+            F("id", "source_id", "computed", True, "`giftvoucher:<id>`"),
+            F("barcode", "code", "text"),
+            F("value", "value", "decimal", True),
+            F("validfrom", "valid_from", "date"),
+            F("validuntil", "valid_until", "date"),
+            F("modtime", "source_updated_at", "unix_time"),
+        ],
+    ),
+    "coupons": (
+        "get-coupon",
+        [
+            F("id", "source_id", "computed", True, "`coupon:<id>`"),
+            F("barcode", "code", "text"),
+            F("value", "value", "decimal", True),
+            F("valuetype", "value_type", "computed", note="1 amount, 2 percent"),
+            F("validfrom", "valid_from", "date"),
+            F("validuntil", "valid_until", "date"),
+            F("used", "redeemed", "flag_01"),
+        ],
+    ),
+    "customer_credits": (
+        "get-customercredits",
+        [
+            F("customerid", "source_id", "computed", True, "`credit:<customerid>`"),
+            F("customerid", "customer_source_id", "id", True),
+            F("value", "value", "decimal", True),
+            F("value", "balance", "decimal"),
+            F("tagid", "code", "text"),
+        ],
+    ),
+}
+
+
+# -- helpers ---------------------------------------------------------------------------
+_dec = RULES["decimal"]
+_rate = RULES["vat_percent"]
+_id = RULES["id"]
+
+
+def _money(v: Any) -> Decimal:
+    return _dec(v)  # type: ignore[no-any-return]
+
+
+def _vat_rate(v: Any) -> Decimal:
+    rate: Decimal = _rate(v)
+    if rate not in BE_RATES:
+        raise MappingError(f"unknown VAT rate {rate}% (Belgian rates are 0, 6, 12, 21)")
+    return rate
+
+
+def local_datetime(v: Any) -> tuple[datetime, date]:
+    """Vendor-local `YYYY-MM-DD HH:MM:SS` → (UTC instant, business date)."""
+    if not isinstance(v, str) or not v:
+        raise MappingError(f"missing or empty datetime {v!r}")
+    try:
+        local = datetime.fromisoformat(v)
+    except ValueError:
+        raise MappingError(f"impossible datetime {v!r}") from None
+    return local.replace(tzinfo=TZ).astimezone(UTC), (local - BUSINESS_DAY_START).date()
+
+
+def _opt_local(v: Any) -> datetime | None:
+    if v in (None, "", "0000-00-00 00:00:00"):
+        return None
+    return local_datetime(v)[0]
+
+
+def split_vat(gross: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
+    """(net, vat) of a VAT-inclusive amount: VAT rounded half-up to the cent."""
+    vat = (gross * rate / (100 + rate)).quantize(CENT, ROUND_HALF_UP)
+    return gross - vat, vat
+
+
+def _line_gross(quantity: Decimal, unit: Decimal) -> Decimal:
+    return (quantity * unit).quantize(CENT, ROUND_HALF_UP)
+
+
+def _taxes(acc: dict[Decimal, list[Decimal]]) -> list[TaxTotal]:
+    return [
+        TaxTotal(rate=r, net=v[0], tax=v[1], gross=v[0] + v[1])
+        for r, v in sorted(acc.items(), reverse=True)
+    ]
+
+
+# -- read side -------------------------------------------------------------------------
+def to_order(raw: Mapping[str, Any]) -> Order:
+    """A get-orders ticket → Order (lines with modifiers, nine payment columns, VAT)."""
+    dbid = raw.get("dbid")
+    if dbid is None:
+        raise MappingError("missing required field 'dbid'")
+    if raw.get("id") is None:
+        raise MappingError("missing required field 'id'")
+    if "totalprice" not in raw:
+        raise MappingError("missing required field 'totalprice'")
+    occurred_at, business_date = local_datetime(raw.get("ordertime"))
+    total = _money(raw["totalprice"])
+    acc: dict[Decimal, list[Decimal]] = {}
+    lines: list[OrderLine] = []
+    lines_gross = Decimal(0)
+    for n, d in enumerate(raw.get("orderdetail") or (), 1):
+        qty = _dec(d.get("quantity"))
+        price = _money(d.get("productprice"))
+        rate = _vat_rate(d.get("producttax"))
+        gross = _line_gross(qty, price)
+        net, vat = split_vat(gross, rate)
+        bucket = acc.setdefault(rate, [Decimal(0), Decimal(0)])
+        bucket[0] += net
+        bucket[1] += vat
+        l_gross, l_net, l_vat = gross, net, vat
+        mods: list[LineModifier] = []
+        for i in range(1, 11):
+            sid = d.get(f"subproduct{i}id")
+            if sid is None:
+                break
+            s_price = _money(d.get(f"subproduct{i}price"))
+            s_rate = _vat_rate(d.get(f"subproduct{i}tax"))
+            s_gross = _line_gross(qty, s_price)
+            s_net, s_vat = split_vat(s_gross, s_rate)
+            bucket = acc.setdefault(s_rate, [Decimal(0), Decimal(0)])
+            bucket[0] += s_net
+            bucket[1] += s_vat
+            mods.append(
+                LineModifier(
+                    modifier_source_id=_id(sid),
+                    unit_price_gross=s_price,
+                    tax_rate=s_rate,
+                    gross=s_gross,
+                    net=s_net,
+                    tax=s_vat,
+                )
+            )
+            l_gross += s_gross
+            l_net += s_net
+            l_vat += s_vat
+        lines_gross += l_gross
+        lines.append(
+            OrderLine(
+                line_no=n,
+                product_source_id=_id(d.get("productid")),
+                quantity=qty,
+                unit_price_gross=price,
+                tax_rate=rate,
+                gross=l_gross,
+                net=l_net,
+                tax=l_vat,
+                modifiers=mods,
+            )
+        )
+    payments = []
+    for column, method, name, brand in PAYMENT_COLUMNS:
+        value = raw.get(column)
+        if value is None or value in ("0.00", "0", 0, ""):
+            continue
+        amount = _money(value)
+        if amount:
+            payments.append(
+                Payment(
+                    method=method,
+                    vendor_method=name,
+                    amount=amount,
+                    currency=CURRENCY,
+                    card_brand=brand,
+                )
+            )
+    taxes = _taxes(acc)
+    total_tax = sum((t.tax for t in taxes), Decimal(0))
+    kassa = _id(raw.get("kassaid"))
+    return Order(
+        source_id=str(dbid),
+        number=str(raw["id"]),
+        kind="return" if total < 0 else "sale",
+        location_source_id=_id(raw.get("establishmentid")),
+        device_source_id=None if kassa is None else f"kassa:{kassa}",
+        employee_source_id=_id(raw.get("user")),
+        customer_source_id=_id(raw.get("customerid")),
+        occurred_at=occurred_at,
+        source_timezone=TZ_NAME,
+        business_date=business_date,
+        currency=CURRENCY,
+        lines=lines,
+        payments=payments,
+        taxes=taxes,
+        total_gross=total,
+        total_tax=total_tax,
+        total_net=total - total_tax,
+        rounding=total - lines_gross,
+    )
+
+
+def devices_of_order(order: Any) -> list[Device]:
+    """CloudPOS lists no kassas: each kassa is known from the orders that name it."""
+    if not isinstance(order, Order) or order.device_source_id is None:
+        return []
+    number = order.device_source_id.split(":", 1)[1]
+    return [
+        Device(
+            source_id=order.device_source_id,
+            name=f"Kassa {number}",
+            kind="register",
+            location_source_id=order.location_source_id,
+        )
+    ]
+
+
+def to_location(raw: Mapping[str, Any]) -> Location:
+    """get-establishments row → Location."""
+    return Location(
+        **map_fields(FIELD_MAP["locations"][1], raw),
+        timezone=TZ_NAME,
+        currency=CURRENCY,
+        country="BE",
+    )
+
+
+def to_printer(raw: Mapping[str, Any]) -> Device:
+    """get-printers row → Device(kind=printer)."""
+    sid = _id(raw.get("id"))
+    if sid is None:
+        raise MappingError("missing required field 'id'")
+    name = RULES["text"](raw.get("printername")) or f"Printer {sid}"
+    return Device(source_id=f"printer:{sid}", name=name, kind="printer")
+
+
+def to_employee(raw: Mapping[str, Any]) -> Employee:
+    """get-users row → Employee (secnr kept as national_id: personal data)."""
+    kw = map_fields(FIELD_MAP["employees"][1], raw)
+    kw["role"] = "admin" if kw.get("is_admin") else "user"
+    return Employee(**kw)
+
+
+def to_table(raw: Mapping[str, Any]) -> Table:
+    """get-tables row → Table."""
+    kw = map_fields(FIELD_MAP["tables"][1], raw)
+    status = {"0": "free", "1": "occupied", "2": "awaiting_payment"}.get(
+        str(raw.get("status")), "unknown"
+    )
+    return Table(**kw, status=status)  # type: ignore[arg-type]
+
+
+def to_payment_type(raw: Mapping[str, Any]) -> PaymentType:
+    """get-payment row → PaymentType with the normalized method guessed from its name."""
+    kw = map_fields(FIELD_MAP["payment_types"][1], raw)
+    key = kw["name"].lower().replace("-", " ").strip()
+    method = _PAYMENT_NAMES.get(key) or _PAYMENT_NAMES.get(key.replace(" ", ""), "other")
+    return PaymentType(**kw, method=method)
+
+
+def to_category(raw: Mapping[str, Any]) -> Category:
+    """get-categories row → Category."""
+    return Category(**map_fields(FIELD_MAP["categories"][1], raw))
+
+
+def to_product(raw: Mapping[str, Any]) -> Product:
+    """get-products row → Product (price incl. VAT on the default price list)."""
+    kw = map_fields(FIELD_MAP["products"][1], raw)
+    groups: list[Any] = []
+    if RULES["flag_01"](raw.get("popup")):
+        groups.append("popup")
+    if RULES["flag_01"](raw.get("menupopup")):
+        groups.append("menu")
+    prices = []
+    if raw.get("price") not in (None, ""):
+        prices.append(Price(amount=_money(raw["price"]), currency=CURRENCY, includes_tax=True))
+    return Product(**kw, prices=prices, modifier_groups=groups)
+
+
+def to_modifier(raw: Mapping[str, Any]) -> Modifier:
+    """get-subproducts row → Modifier linked to its products."""
+    kw = map_fields(FIELD_MAP["modifiers"][1], raw)
+    links = raw.get("productlink") or []
+    if not isinstance(links, list):
+        links = [links]
+    return Modifier(**kw, currency=CURRENCY, product_source_ids=[str(p) for p in links])
+
+
+def to_customer(raw: Mapping[str, Any]) -> Customer:
+    """get-customers row → Customer with its loyalty tag."""
+    kw = map_fields([f for f in FIELD_MAP["customers"][1] if not f.nested], raw)
+    company, first, last = kw.get("company_name"), kw.get("first_name"), kw.get("last_name")
+    name = company or " ".join(p for p in (first, last) if p) or None
+    tags = []
+    tag = RULES["text"](raw.get("tagid"))
+    if tag:
+        tags.append(
+            LoyaltyTag(
+                tag_id=tag,
+                tag_type=RULES["text"](raw.get("tagtype")),
+                family_id=_id(raw.get("tagfamid")),
+            )
+        )
+    return Customer(**kw, name=name, loyalty_tags=tags)
+
+
+def to_timeclock(raw: Mapping[str, Any]) -> Shift:
+    """A clock-in/clock-out row of get-orders&clockinclockout → Shift(kind=timeclock)."""
+    sid = _id(raw.get("id"))
+    if sid is None:
+        raise MappingError("missing required field 'id'")
+    opened = _opt_local(raw.get("clockin"))
+    return Shift(
+        source_id=f"clock:{sid}",
+        kind="timeclock",
+        number=sid,
+        employee_source_id=_id(raw.get("user")),
+        opened_at=opened,
+        closed_at=_opt_local(raw.get("clockout")),
+        business_date=None if opened is None else local_datetime(raw["clockin"])[1],
+    )
+
+
+def to_z_report(raw: Mapping[str, Any]) -> Shift:
+    """get-zreports row → Shift(kind=z_report) with the POS's own totals."""
+    sid = _id(raw.get("id"))
+    if sid is None:
+        raise MappingError("missing required field 'id'")
+    gross, net = _money(raw.get("totalinclvat")), _money(raw.get("totalexclvat"))
+    opened = _opt_local(raw.get("startdate"))
+    return Shift(
+        source_id=f"z:{sid}",
+        kind="z_report",
+        number=sid,
+        opened_at=opened,
+        closed_at=_opt_local(raw.get("enddate")),
+        business_date=None if opened is None else local_datetime(raw["startdate"])[1],
+        first_ticket=RULES["text"](raw.get("startticket")),
+        last_ticket=RULES["text"](raw.get("endticket")),
+        ticket_count=RULES["int"](raw.get("ticketcount")),
+        currency=CURRENCY,
+        total_gross=gross,
+        total_net=net,
+        total_tax=gross - net,
+    )
+
+
+def to_x_report(raw: Mapping[str, Any]) -> Shift:
+    """get-xreport → Shift(kind=x_report), the running period since the last Z."""
+    gross, net = _money(raw.get("totalinclvat")), _money(raw.get("totalexclvat"))
+    return Shift(
+        source_id="x:current",
+        kind="x_report",
+        number=RULES["text"](raw.get("id")),
+        opened_at=_opt_local(raw.get("startdate")),
+        first_ticket=RULES["text"](raw.get("startticket")),
+        currency=CURRENCY,
+        total_gross=gross,
+        total_net=net,
+        total_tax=gross - net,
+    )
+
+
+def to_invoice(raw: Mapping[str, Any]) -> Invoice:
+    """get-invoices row → Invoice / quote / credit note with VAT per line."""
+    sid = _id(raw.get("id"))
+    if sid is None:
+        raise MappingError("missing required field 'id'")
+    try:
+        kind = _DOCTYPES[int(raw.get("doctype"))]  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError):
+        raise MappingError(f"unknown doctype {raw.get('doctype')!r}") from None
+    acc: dict[Decimal, list[Decimal]] = {}
+    lines = []
+    for n, d in enumerate(raw.get("invoicedetail") or (), 1):
+        qty, price, rate = (
+            _dec(d.get("quantity")),
+            _money(d.get("productprice")),
+            _vat_rate(d.get("producttax")),
+        )
+        gross = _line_gross(qty, price)
+        net, vat = split_vat(gross, rate)
+        bucket = acc.setdefault(rate, [Decimal(0), Decimal(0)])
+        bucket[0] += net
+        bucket[1] += vat
+        lines.append(
+            InvoiceLine(
+                line_no=n,
+                name=RULES["text"](d.get("productname")),
+                quantity=qty,
+                unit_price_gross=price,
+                tax_rate=rate,
+                gross=gross,
+                net=net,
+                tax=vat,
+            )
+        )
+    total = _money(raw.get("totalprice"))
+    taxes = _taxes(acc)
+    total_tax = sum((t.tax for t in taxes), Decimal(0))
+    return Invoice(
+        source_id=sid,
+        kind=kind,
+        number=RULES["text"](raw.get("number")),
+        customer_source_id=_id(raw.get("customerid")),
+        issued_on=RULES["date"](raw.get("date")),
+        due_on=RULES["date"](raw.get("expirationdate")),
+        currency=CURRENCY,
+        lines=lines,
+        taxes=taxes,
+        total_gross=total,
+        total_tax=total_tax,
+        total_net=total - total_tax,
+        note=RULES["text"](raw.get("note")),
+        from_receipt=RULES["flag_01"](raw.get("docfromvatticket")),
+    )
+
+
+def to_gift_voucher(raw: Mapping[str, Any]) -> Voucher:
+    """get-giftvoucher row → Voucher(kind=gift_voucher)."""
+    sid = _id(raw.get("id"))
+    if sid is None:
+        raise MappingError("missing required field 'id'")
+    return Voucher(
+        source_id=f"giftvoucher:{sid}",
+        kind="gift_voucher",
+        code=RULES["text"](raw.get("barcode")),
+        value=_money(raw.get("value")),
+        currency=CURRENCY,
+        valid_from=RULES["date"](raw.get("validfrom")),
+        valid_until=RULES["date"](raw.get("validuntil")),
+        source_updated_at=RULES["unix_time"](raw.get("modtime")),
+    )
+
+
+def to_coupon(raw: Mapping[str, Any]) -> Voucher:
+    """get-coupon row → Voucher(kind=coupon), money or percent."""
+    sid = _id(raw.get("id"))
+    if sid is None:
+        raise MappingError("missing required field 'id'")
+    percent = str(raw.get("valuetype")) == "2"
+    return Voucher(
+        source_id=f"coupon:{sid}",
+        kind="coupon",
+        code=RULES["text"](raw.get("barcode")),
+        value=_money(raw.get("value")),
+        value_type="percent" if percent else "amount",
+        currency=None if percent else CURRENCY,
+        valid_from=RULES["date"](raw.get("validfrom")),
+        valid_until=RULES["date"](raw.get("validuntil")),
+        redeemed=RULES["flag_01"](raw.get("used")),
+    )
+
+
+def to_customer_credit(raw: Mapping[str, Any]) -> Voucher:
+    """get-customercredits summary row → Voucher(kind=customer_credit) per customer."""
+    cid = _id(raw.get("customerid"))
+    if cid is None:
+        raise MappingError("missing required field 'customerid'")
+    value = _money(raw.get("value"))
+    return Voucher(
+        source_id=f"credit:{cid}",
+        kind="customer_credit",
+        customer_source_id=cid,
+        value=value,
+        balance=value,
+        currency=CURRENCY,
+        code=RULES["text"](raw.get("tagid")),
+    )

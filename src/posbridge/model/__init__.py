@@ -1,0 +1,87 @@
+"""The normalized model: one shape for what every POS knows."""
+
+from __future__ import annotations
+
+from posbridge.model.base import Record
+from posbridge.model.catalog import Category, Modifier, Price, Product, TaxRate
+from posbridge.model.operations import (
+    DeviceEvent,
+    JournalEntry,
+    JournalLine,
+    Reservation,
+    Shift,
+    StockMovement,
+    StockMovementLine,
+    Voucher,
+)
+from posbridge.model.parties import Customer, Employee, LoyaltyTag
+from posbridge.model.places import Device, Location, Table
+from posbridge.model.sales import (
+    FiscalRef,
+    Invoice,
+    InvoiceLine,
+    LineModifier,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentType,
+    TaxTotal,
+)
+
+__all__ = [
+    "MODELS",
+    "Category",
+    "Customer",
+    "Device",
+    "DeviceEvent",
+    "Employee",
+    "FiscalRef",
+    "Invoice",
+    "InvoiceLine",
+    "JournalEntry",
+    "JournalLine",
+    "LineModifier",
+    "Location",
+    "LoyaltyTag",
+    "Modifier",
+    "Order",
+    "OrderLine",
+    "Payment",
+    "PaymentType",
+    "Price",
+    "Product",
+    "Record",
+    "Reservation",
+    "Shift",
+    "StockMovement",
+    "StockMovementLine",
+    "Table",
+    "TaxRate",
+    "TaxTotal",
+    "Voucher",
+]
+
+#: object type name -> model class; the store has one table per entry.
+MODELS: dict[str, type[Record]] = {
+    m.object_type: m
+    for m in (
+        Location,
+        Device,
+        Employee,
+        Category,
+        TaxRate,
+        Product,
+        Modifier,
+        Customer,
+        PaymentType,
+        Order,
+        Invoice,
+        StockMovement,
+        Voucher,
+        Reservation,
+        Table,
+        Shift,
+        DeviceEvent,
+        JournalEntry,
+    )
+}

@@ -1,0 +1,234 @@
+"""The schema: connections, sync state and runs, quarantine, and one table per object type.
+
+Every normalized object table has the same shape: the upsert key (connection_id,
+source_id) — the object type is the table — the normalized record as JSON (`data`), the
+vendor's record exactly as received (`raw`), a `hash` of the raw record that makes
+re-reading unchanged records a no-op, and a few indexed columns that the API and
+reports filter on. Orders also get flat child tables (lines, payments, VAT breakdown) so
+revenue reports run as SQL aggregates.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from posbridge.model import MODELS
+from posbridge.store.types import IsoDate, ScaledDecimal, UTCDateTime
+
+__all__ = [
+    "RECORD_TABLES",
+    "connections",
+    "metadata",
+    "order_lines",
+    "order_payments",
+    "order_taxes",
+    "quarantine",
+    "request_budget",
+    "stream_state",
+    "sync_runs",
+    "table_name",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("vendor", String(40), nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("credentials", LargeBinary, nullable=False),
+    Column("credentials_version", Integer, nullable=False, default=1),
+    Column("settings", Text, nullable=False, default="{}"),
+    Column("status", String(32), nullable=False, default="ok"),
+    Column("status_reason", Text),
+    Column("deferred_until", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+stream_state = Table(
+    "stream_state",
+    metadata,
+    Column(
+        "connection_id",
+        String(40),
+        ForeignKey("connections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("stream", String(60), primary_key=True),
+    Column("state", Text, nullable=False, default="{}"),
+    Column("state_version", Integer, nullable=False, default=1),
+    Column("last_success_at", UTCDateTime()),
+    Column("last_attempt_at", UTCDateTime()),
+    Column("last_error", Text),
+    Column("records_total", BigInteger, nullable=False, default=0),
+)
+
+request_budget = Table(
+    "request_budget",
+    metadata,
+    Column(
+        "connection_id",
+        String(40),
+        ForeignKey("connections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("day", String(10), primary_key=True),
+    Column("used", Integer, nullable=False, default=0),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "connection_id",
+        String(40),
+        ForeignKey("connections.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("trigger", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("summary", Text, nullable=False, default="{}"),
+    Column("error", Text),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "connection_id",
+        String(40),
+        ForeignKey("connections.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("stream", String(60), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("source_id", String(200)),
+    Column("error_kind", String(60), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("run_id", Integer),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("resolved_at", UTCDateTime()),
+    UniqueConstraint("connection_id", "stream", "source_id"),
+)
+
+
+def table_name(object_type: str) -> str:
+    """Plural table (and stream) name of an object type: `order` → `orders`."""
+    special = {
+        "category": "categories",
+        "device_event": "device_events",
+        "journal_entry": "journal_entries",
+        "tax_rate": "tax_rates",
+    }
+    return special.get(object_type, object_type + "s")
+
+
+def _record_table(object_type: str) -> Table:
+    name = table_name(object_type)
+    return Table(
+        name,
+        metadata,
+        Column("id", String(40), primary_key=True),
+        Column(
+            "connection_id",
+            String(40),
+            ForeignKey("connections.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        Column("source_id", String(200), nullable=False),
+        Column("hash", String(32), nullable=False),
+        Column("data", Text, nullable=False),
+        Column("raw", Text, nullable=False),
+        Column("source_updated_at", UTCDateTime()),
+        Column("occurred_at", UTCDateTime()),
+        Column("business_date", IsoDate()),
+        Column("location_source_id", String(200)),
+        Column("device_source_id", String(200)),
+        Column("customer_source_id", String(200)),
+        Column("employee_source_id", String(200)),
+        Column("number", String(100)),
+        Column("kind", String(40)),
+        Column("status", String(40)),
+        Column("currency", String(3)),
+        Column("total_gross", ScaledDecimal()),
+        Column("first_seen_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        Column("deleted_at", UTCDateTime()),
+        UniqueConstraint("connection_id", "source_id"),
+        Index(f"ix_{name}_connection_occurred", "connection_id", "occurred_at"),
+        Index(f"ix_{name}_connection_updated", "connection_id", "updated_at"),
+    )
+
+
+#: object type → its table, one per normalized model.
+RECORD_TABLES: dict[str, Table] = {t: _record_table(t) for t in MODELS}
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", String(40), ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("connection_id", String(40), nullable=False),
+    Column("product_source_id", String(200)),
+    Column("name", Text),
+    Column("quantity", ScaledDecimal(), nullable=False),
+    Column("unit_price_gross", ScaledDecimal(), nullable=False),
+    Column("tax_rate", ScaledDecimal(), nullable=False),
+    Column("gross", ScaledDecimal(), nullable=False),
+    Column("net", ScaledDecimal(), nullable=False),
+    Column("tax", ScaledDecimal(), nullable=False),
+    Column("modifier_count", Integer, nullable=False, default=0),
+)
+
+order_payments = Table(
+    "order_payments",
+    metadata,
+    Column("order_id", String(40), ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("connection_id", String(40), nullable=False),
+    Column("method", String(40), nullable=False),
+    Column("vendor_method", String(100), nullable=False),
+    Column("amount", ScaledDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+)
+
+order_taxes = Table(
+    "order_taxes",
+    metadata,
+    Column("order_id", String(40), ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("rate", ScaledDecimal(), primary_key=True),
+    Column("connection_id", String(40), nullable=False),
+    Column("net", ScaledDecimal(), nullable=False),
+    Column("tax", ScaledDecimal(), nullable=False),
+    Column("gross", ScaledDecimal(), nullable=False),
+)

@@ -1,0 +1,427 @@
+"""The sync engine: drive a connection's streams into the store, page by page.
+
+Guarantees (each one has a test):
+- a page's records, its quarantined records, the stream's new state and the day's request
+  count commit in ONE transaction, so a crash at any point resumes without loss or
+  duplicates (records upsert on (connection, source id));
+- a record that fails to map is quarantined with its raw payload and the reason, and the
+  sync goes on; it is marked resolved when it later maps;
+- one failing stream never fails the others; an auth failure stops the connection at
+  once (needs attention) and a quota error parks it until the vendor's stated time;
+- a targeted backfill (`since`/`until`) reads a window without touching stored state;
+- a complete read of a full stream soft-deletes records that vanished from the vendor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+import msgspec
+
+from posbridge.connectors import REGISTRY
+from posbridge.connectors.base import Connector, FetchContext, Page, Stream
+from posbridge.connectors.http import RequestBudget, RetryPolicy, VendorClient
+from posbridge.errors import (
+    AuthError,
+    ConfigError,
+    LockedOut,
+    PosbridgeError,
+    QuotaExhausted,
+    SyncError,
+)
+from posbridge.model import Record
+from posbridge.store.repo import ConnectionRow, Store
+from posbridge.sync.prefetch import Prefetcher
+
+__all__ = [
+    "ProgressFn",
+    "RunResult",
+    "StreamOutcome",
+    "SyncEngine",
+    "budget_for",
+    "build_connector",
+]
+
+log = logging.getLogger("posbridge.sync")
+_encode = msgspec.json.encode
+
+#: called after each committed page: (connection name, stream, records in page, totals so far)
+ProgressFn = Callable[[str, str, int, "StreamOutcome"], None]
+
+_MAPPING_ERRORS = (PosbridgeError, ValueError, KeyError, TypeError, ArithmeticError, AttributeError)
+
+
+@dataclass(slots=True)
+class StreamOutcome:
+    """What one stream did in one run."""
+
+    name: str
+    status: str = "pending"
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    deleted: int = 0
+    requests: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What one run of one connection did; `ok` is false when anything failed."""
+
+    connection: str
+    run_id: int | None
+    status: str
+    streams: list[StreamOutcome] = field(default_factory=list)
+    requests: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every stream that ran succeeded."""
+        return self.status == "ok"
+
+
+def build_connector(
+    store: Store,
+    row: ConnectionRow,
+    *,
+    budget: RequestBudget | None = None,
+    retry: RetryPolicy | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Connector:
+    """Instantiate the connector of a stored connection with its decrypted settings."""
+    cls = REGISTRY.get(row.vendor)
+    if cls is None:
+        raise SyncError(f"connection {row.name!r} uses unknown vendor {row.vendor!r}")
+    settings = cls.Settings.model_validate({**row.settings, **store.credentials(row)})
+    client = VendorClient(
+        row.base_url, vendor=row.vendor, budget=budget, retry=retry, transport=transport
+    )
+    return cls(settings, client)
+
+
+def budget_for(
+    store: Store, connection_id: str, connector: Connector, clock: Callable[[], datetime]
+) -> RequestBudget:
+    """Today's request budget of a connection, with what was already spent today."""
+    limits = connector.effective_limits()
+    budget = RequestBudget(
+        limit=limits.per_day,
+        timezone=limits.quota_timezone,
+        reserve=limits.write_reserve,
+        clock=clock,
+    )
+    budget.day = budget.local_day()
+    budget.used = store.budget_used(connection_id, budget.day.isoformat())
+    return budget
+
+
+class SyncEngine:
+    """Runs syncs against one store. Clock and transport are injectable for tests."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.retry = retry
+        self.transport = transport
+        self.progress = progress
+
+    # -- public ----------------------------------------------------------------------------
+    def run(
+        self,
+        name: str,
+        *,
+        streams: Sequence[str] | None = None,
+        full: bool = False,
+        since: date | None = None,
+        until: date | None = None,
+        trigger: str = "manual",
+        due_only: bool = False,
+    ) -> RunResult:
+        """Sync one connection; never raises for vendor trouble, reports it instead."""
+        row = self.store.get_connection(name)
+        now = self.clock()
+        if row.status == "needs_attention":
+            return RunResult(
+                row.name,
+                None,
+                "needs_attention",
+                error=f"{row.status_reason} — fix the credentials with "
+                f"`posbridge connect {row.vendor} --name {row.name} --update`",
+            )
+        if row.deferred_until is not None and row.deferred_until > now:
+            return RunResult(
+                row.name,
+                None,
+                "deferred",
+                error=f"deferred until {row.deferred_until:%Y-%m-%d %H:%M:%S} UTC "
+                f"({row.status_reason})",
+            )
+        if since and until and since > until:
+            raise SyncError(f"--since {since} is after --until {until}")
+        if row.status == "deferred":
+            self.store.set_status(row.id, "ok")
+        connector = build_connector(self.store, row, retry=self.retry, transport=self.transport)
+        budget = budget_for(self.store, row.id, connector, self.clock)
+        connector.http.budget = budget
+        selected = self._select(connector, streams, since, until)
+        run_id = self.store.start_run(row.id, trigger, now)
+        result = RunResult(row.name, run_id, "running")
+        states = self.store.stream_states(row.id)
+        try:
+            for stream in selected:
+                outcome = StreamOutcome(stream.name)
+                result.streams.append(outcome)
+                if due_only and not self._due(stream, states.get(stream.name), now):
+                    outcome.status = "skipped"
+                    continue
+                stop = self._run_stream(
+                    row,
+                    connector,
+                    stream,
+                    states.get(stream.name),
+                    outcome,
+                    run_id,
+                    full=full,
+                    since=since,
+                    until=until,
+                )
+                if stop:
+                    break
+        finally:
+            connector.http.close()
+        result.requests = connector.http.requests_made
+        self._persist_budget(row.id, budget)
+        failed = [s for s in result.streams if s.status in ("failed", "stopped")]
+        if any(s.status == "stopped" for s in result.streams):
+            result.status = self.store.get_connection(row.id).status
+            result.error = next(s.error for s in result.streams if s.status == "stopped")
+        elif failed:
+            result.status = "partial" if len(failed) < len(result.streams) else "failed"
+            result.error = "; ".join(f"{s.name}: {s.error}" for s in failed)
+        else:
+            result.status = "ok"
+        summary = {
+            s.name: {k: getattr(s, k) for k in StreamOutcome.__slots__} for s in result.streams
+        }
+        self.store.finish_run(
+            run_id, result.status, result.requests, summary, result.error, self.clock()
+        )
+        return result
+
+    # -- internals -------------------------------------------------------------------------
+    @staticmethod
+    def _select(
+        connector: Connector, names: Sequence[str] | None, since: date | None, until: date | None
+    ) -> list[Stream]:
+        available = list(connector.streams())
+        if names:
+            by_name = {s.name: s for s in available}
+            unknown = [n for n in names if n not in by_name]
+            if unknown:
+                raise SyncError(
+                    f"unknown stream(s) {', '.join(unknown)} for {connector.vendor}; "
+                    f"known: {', '.join(by_name)}"
+                )
+            available = [by_name[n] for n in names]
+        if since or until:
+            unsupported = [s.name for s in available if not s.supports_backfill]
+            if names and unsupported:
+                raise SyncError(
+                    f"stream(s) {', '.join(unsupported)} cannot be backfilled by "
+                    "date; backfill works on: "
+                    + ", ".join(s.name for s in connector.streams() if s.supports_backfill)
+                )
+            available = [s for s in available if s.supports_backfill]
+        return available
+
+    def _due(self, stream: Stream, stored: dict[str, Any] | None, now: datetime) -> bool:
+        if not stored or stored.get("last_success_at") is None:
+            return True
+        last: datetime = stored["last_success_at"]
+        return bool(now - last >= stream.every)
+
+    def _run_stream(
+        self,
+        row: ConnectionRow,
+        connector: Connector,
+        stream: Stream,
+        stored: dict[str, Any] | None,
+        outcome: StreamOutcome,
+        run_id: int,
+        *,
+        full: bool,
+        since: date | None,
+        until: date | None,
+    ) -> bool:
+        """Run one stream; True means stop the whole connection (auth, lockout, quota)."""
+        backfill = since is not None or until is not None
+        state = {} if (full or not stored) else stored["state"]
+        ctx = FetchContext(state=state, full=full, since=since, until=until, now=self.clock())
+        seen: set[str] | None = set() if (stream.mode == "full" and not backfill) else None
+        quarantined = self.store.quarantined_ids(row.id, stream.name)
+        before = connector.http.requests_made
+        try:
+            for page in Prefetcher(stream.fetch(ctx)):
+                self._commit_page(
+                    row,
+                    connector,
+                    stream,
+                    page,
+                    outcome,
+                    run_id,
+                    seen,
+                    quarantined,
+                    save_state=not backfill,
+                )
+                if self.progress:
+                    self.progress(row.name, stream.name, len(page.records), outcome)
+            if seen is not None and stream.detect_deletions:
+                with self.store.engine.begin() as conn:
+                    outcome.deleted = self.store.writer.mark_missing(
+                        conn, row.id, stream.model.object_type, seen, self.clock()
+                    )
+            if not backfill:
+                with self.store.engine.begin() as conn:
+                    self.store.put_state(
+                        conn, row.id, stream.name, None, self.clock(), success=True
+                    )
+            outcome.status = "ok"
+            return False
+        except (AuthError, LockedOut, QuotaExhausted) as exc:
+            self._stop_connection(row, exc)
+            outcome.status, outcome.error, outcome.error_kind = "stopped", exc.message, exc.kind
+            return True
+        except PosbridgeError as exc:
+            outcome.status, outcome.error, outcome.error_kind = "failed", exc.message, exc.kind
+            self._record_stream_error(row, stream, exc.message)
+            return False
+        except Exception as exc:  # a bug in one stream must not fail the others
+            log.exception("stream %s of %s crashed", stream.name, row.name)
+            outcome.status, outcome.error, outcome.error_kind = (
+                "failed",
+                f"internal error: {exc!r}",
+                "InternalError",
+            )
+            self._record_stream_error(row, stream, outcome.error)
+            return False
+        finally:
+            outcome.requests = connector.http.requests_made - before
+
+    def _commit_page(
+        self,
+        row: ConnectionRow,
+        connector: Connector,
+        stream: Stream,
+        page: Page,
+        outcome: StreamOutcome,
+        run_id: int,
+        seen: set[str] | None,
+        quarantined: set[str],
+        *,
+        save_state: bool,
+    ) -> None:
+        now = self.clock()
+        good: list[tuple[Record, bytes]] = []
+        bad: list[tuple[str | None, str, str, bytes]] = []
+        related: dict[tuple[str, str], tuple[Record, bytes]] = {}
+        for raw_dict, raw_bytes in zip(page.records, page.raw, strict=True):
+            try:
+                record = stream.to_model(raw_dict)
+            except _MAPPING_ERRORS as exc:
+                sid = raw_dict.get(stream.source_key) if isinstance(raw_dict, dict) else None
+                kind = exc.kind if isinstance(exc, PosbridgeError) else "MappingError"
+                bad.append((None if sid is None else str(sid), kind, _reason(exc), raw_bytes))
+                continue
+            good.append((record, raw_bytes))
+            if stream.related is not None:
+                for extra in stream.related(record):
+                    related[(extra.object_type, extra.source_id)] = (extra, _encode(extra))
+        outcome.fetched += len(page.records)
+        with self.store.engine.begin() as conn:
+            written = self.store.writer.write(conn, row.id, stream.model.object_type, good, now)
+            by_type: dict[str, list[tuple[Record, bytes]]] = {}
+            for (otype, _sid), item in related.items():
+                by_type.setdefault(otype, []).append(item)
+            for otype, items in by_type.items():
+                self.store.writer.write(conn, row.id, otype, items, now)
+            for sid, kind, reason, raw in bad:
+                self.store.quarantine(
+                    conn,
+                    row.id,
+                    stream.name,
+                    stream.model.object_type,
+                    sid,
+                    kind,
+                    reason,
+                    raw,
+                    run_id,
+                    now,
+                )
+            if quarantined:
+                fixed = [r.source_id for r, _ in good if r.source_id in quarantined]
+                if fixed:
+                    self.store.resolve_quarantined(conn, row.id, stream.name, fixed, now)
+                    quarantined.difference_update(fixed)
+            if save_state:
+                self.store.put_state(
+                    conn,
+                    row.id,
+                    stream.name,
+                    page.state,
+                    now,
+                    records=written.inserted + written.updated,
+                )
+            budget = connector.http.budget
+            if budget.day is not None:
+                self.store.put_budget(conn, row.id, budget.day.isoformat(), budget.used)
+        outcome.inserted += written.inserted
+        outcome.updated += written.updated
+        outcome.unchanged += written.unchanged
+        outcome.quarantined += len(bad)
+        if seen is not None:
+            seen.update(r.source_id for r, _ in good)
+            seen.update(sid for sid, *_ in bad if sid is not None)
+
+    def _stop_connection(self, row: ConnectionRow, exc: PosbridgeError) -> None:
+        if isinstance(exc, QuotaExhausted):
+            self.store.set_status(row.id, "deferred", exc.message, deferred_until=exc.reset_at)
+        elif isinstance(exc, LockedOut):
+            self.store.set_status(row.id, "needs_attention", exc.message, deferred_until=exc.until)
+        elif isinstance(exc, ConfigError):
+            self.store.set_status(row.id, "needs_attention", exc.message)
+
+    def _record_stream_error(self, row: ConnectionRow, stream: Stream, message: str) -> None:
+        with self.store.engine.begin() as conn:
+            self.store.put_state(conn, row.id, stream.name, None, self.clock(), error=message)
+
+    def _persist_budget(self, connection_id: str, budget: RequestBudget) -> None:
+        if budget.day is not None:
+            with self.store.engine.begin() as conn:
+                self.store.put_budget(conn, connection_id, budget.day.isoformat(), budget.used)
+
+    def run_many(self, names: Iterable[str], **kwargs: Any) -> list[RunResult]:
+        """Sync several connections one after another; one failing never stops the rest."""
+        return [self.run(n, **kwargs) for n in names]
+
+
+def _reason(exc: BaseException) -> str:
+    text = exc.message if isinstance(exc, PosbridgeError) else str(exc)
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, PosbridgeError) else text
