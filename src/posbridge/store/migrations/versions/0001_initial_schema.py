@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 07:47:14.525421
+Create Date: 2026-11-22 08:07:52.962331
 """
 
 from __future__ import annotations
@@ -499,6 +499,52 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_orders_connection_updated", ["connection_id", "updated_at"], unique=False
+        )
+
+    op.create_table(
+        "payment_types",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("connection_id", sa.String(length=40), nullable=False),
+        sa.Column("source_id", sa.String(length=200), nullable=False),
+        sa.Column("hash", sa.String(length=32), nullable=False),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column(
+            "source_updated_at", posbridge.store.types.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("occurred_at", posbridge.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("business_date", posbridge.store.types.IsoDate(), nullable=True),
+        sa.Column("location_source_id", sa.String(length=200), nullable=True),
+        sa.Column("device_source_id", sa.String(length=200), nullable=True),
+        sa.Column("customer_source_id", sa.String(length=200), nullable=True),
+        sa.Column("employee_source_id", sa.String(length=200), nullable=True),
+        sa.Column("number", sa.String(length=100), nullable=True),
+        sa.Column("kind", sa.String(length=40), nullable=True),
+        sa.Column("status", sa.String(length=40), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("total_gross", posbridge.store.types.ScaledDecimal(), nullable=True),
+        sa.Column(
+            "first_seen_at", posbridge.store.types.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("updated_at", posbridge.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", posbridge.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["connection_id"],
+            ["connections.id"],
+            name=op.f("fk_payment_types_connection_id_connections"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_types")),
+        sa.UniqueConstraint(
+            "connection_id", "source_id", name=op.f("uq_payment_types_connection_id_source_id")
+        ),
+    )
+    with op.batch_alter_table("payment_types", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_payment_types_connection_occurred", ["connection_id", "occurred_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_payment_types_connection_updated", ["connection_id", "updated_at"], unique=False
         )
 
     op.create_table(
@@ -1022,6 +1068,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_products_connection_occurred")
 
     op.drop_table("products")
+    with op.batch_alter_table("payment_types", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_types_connection_updated")
+        batch_op.drop_index("ix_payment_types_connection_occurred")
+
+    op.drop_table("payment_types")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_connection_updated")
         batch_op.drop_index("ix_orders_connection_occurred")
