@@ -152,11 +152,11 @@ def sync(
     """Sync connections; exits 1 when any connection failed."""
     from posbridge.sync.engine import SyncEngine
 
+    since_d, until_d = _date(since, "--since"), _date(until, "--until")
     store = _store(database_url)
     targets = names or [c.name for c in store.list_connections()]
     if not targets:
         raise UsageError("no connections yet; add one with `posbridge connect`")
-    since_d, until_d = _date(since, "--since"), _date(until, "--until")
     with _progress() as (progress_fn, _):
         engine = SyncEngine(store, progress=progress_fn)
         results = [

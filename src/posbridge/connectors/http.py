@@ -48,6 +48,7 @@ class RequestBudget:
     reserve: int = 0
     used: int = 0
     day: date | None = None
+    blocked_until: datetime | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -79,22 +80,33 @@ class RequestBudget:
     def spend(self, *, write: bool = False) -> None:
         """Count one request, or raise `QuotaExhausted` without sending it."""
         with self._lock:
+            now = self.clock()
+            if self.blocked_until is not None:
+                if now < self.blocked_until:
+                    raise QuotaExhausted(
+                        f"the vendor refuses requests until {self.blocked_until:%Y-%m-%d %H:%M:%S} UTC",
+                        reset_at=self.blocked_until,
+                    )
+                # The vendor's new quota day has begun (by its own clock): start counting afresh.
+                self.blocked_until, self.used, self.day = None, 0, self.local_day()
             self._roll()
             if self.limit is not None:
                 ceiling = self.limit if write else self.limit - self.reserve
                 if self.used >= ceiling:
                     raise QuotaExhausted(
-                        f"daily request budget of {self.limit} used up "
-                        f"({self.reserve} kept for writes); resumes at {self.reset_at():%Y-%m-%d %H:%M} UTC",
+                        f"daily request budget of {self.limit} used up ({self.reserve} kept for "
+                        f"writes); resumes at {self.reset_at():%Y-%m-%d %H:%M} UTC",
                         reset_at=self.reset_at(),
                     )
             self.used += 1
 
-    def exhaust(self) -> None:
-        """The vendor said the quota is gone (it counted requests we did not see)."""
+    def exhaust(self, until: datetime | None) -> None:
+        """The vendor said the quota is gone until `until` (it counts what we cannot see)."""
         with self._lock:
-            self._roll()
-            if self.limit is not None:
+            if until is not None:
+                self.blocked_until = until
+            elif self.limit is not None:
+                self._roll()
                 self.used = max(self.used, self.limit)
 
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, SecretStr, model_validator
 from pydantic import Field as SettingField
 
 from posbridge.connectors.base import (
@@ -71,6 +71,14 @@ class CloudPOSSettings(BaseModel):
     daily_limit: int = SettingField(
         default=500, ge=1, description="requests per day of the licence (500 unless agreed)"
     )
+
+
+    @model_validator(mode="after")
+    def _lookback_below_page(self) -> CloudPOSSettings:
+        # A window must reach past the last known id, or "is there more?" is undecidable.
+        if self.lookback >= self.page_size:
+            raise ValueError(f"lookback ({self.lookback}) must be smaller than page_size ({self.page_size})")
+        return self
 
 
 class CloudPOS(Connector):
@@ -149,12 +157,20 @@ class CloudPOS(Connector):
         return fetch
 
     def _id_range(
-        self, function: str, key: str = "id", *, extra: Mapping[str, Any] | None = None
+        self,
+        function: str,
+        key: str = "id",
+        *,
+        extra: Mapping[str, Any] | None = None,
+        first_id: Callable[[], int | None] | None = None,
     ) -> Callable[[FetchContext], Iterator[Page]]:
         """Read `start`..`end` id windows from the last committed id minus the lookback.
 
-        Stops at an empty window or one whose highest id lies below its end (the newest
-        record). State is the highest id committed, so a crash resumes from it.
+        Ids do not start at 1 on a licence in use, and v1 has no "first id" call. On the
+        first sync, small streams are read once without a range (one request, all of it);
+        orders, too many for one answer, start at the first ticket of the oldest Z report
+        (`first_id`). A window stops the read when it is empty or its highest id lies below
+        its end. State is the highest id committed, so a crash resumes from it.
         """
         size, lookback = self.config.page_size, self.config.lookback
 
@@ -163,12 +179,23 @@ class CloudPOS(Connector):
                 yield from self._by_date(function, ctx, extra)
                 return
             last = int(ctx.state.get("last_id", 0))
-            start = max(1, last - lookback + 1)
+            if not last and first_id is None:
+                page = self._list(function, extra)
+                page.state = {"last_id": _top(page, key)}
+                yield page
+                return
+            if last:
+                start = max(1, last - lookback + 1)
+            else:
+                assert first_id is not None
+                found = first_id()
+                if found is None:
+                    return
+                start = found
             while True:
                 end = start + size - 1
                 page = self._list(function, {**(extra or {}), "start": start, "end": end})
-                ids = [int(r[key]) for r in page.records if _is_int(r.get(key))]
-                top = max(ids, default=0)
+                top = _top(page, key)
                 last = max(last, top)
                 page.state = {"last_id": last}
                 yield page
@@ -177,6 +204,15 @@ class CloudPOS(Connector):
                 start = end + 1
 
         return fetch
+
+    def _first_ticket(self) -> int | None:
+        """The oldest ticket the licence still knows: the first Z report's start ticket."""
+        starts = [int(r["startticket"]) for r in self._list("get-zreports").records
+                  if _is_int(r.get("startticket"))]
+        if not starts:
+            starts = [int(r["startticket"]) for r in self._list("get-xreport").records
+                      if _is_int(r.get("startticket"))]
+        return min(starts, default=None)
 
     def _by_date(
         self, function: str, ctx: FetchContext, extra: Mapping[str, Any] | None
@@ -201,7 +237,7 @@ class CloudPOS(Connector):
             Stream(
                 "orders",
                 Order,
-                self._id_range("get-orders"),
+                self._id_range("get-orders", first_id=self._first_ticket),
                 m.to_order,
                 mode="incremental",
                 every=timedelta(minutes=5),
@@ -301,6 +337,11 @@ class CloudPOS(Connector):
     def execute(self, command: Command) -> CommandResult:
         """Perform one write (or write-side lookup) against the licence."""
         return execute_command(self, command)
+
+
+def _top(page: Page, key: str) -> int:
+    """The highest numeric `key` in a page (0 when empty)."""
+    return max((int(r[key]) for r in page.records if _is_int(r.get(key))), default=0)
 
 
 def _is_int(value: Any) -> bool:

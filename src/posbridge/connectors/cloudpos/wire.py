@@ -54,7 +54,7 @@ class Envelope(msgspec.Struct):
     errorcode: int | str | None = None
     error_code: int | str | None = None
     message: str | None = None
-    data: msgspec.Raw | None = None
+    data: msgspec.Raw = msgspec.Raw()
 
 
 _envelope = msgspec.json.Decoder(Envelope)
@@ -118,16 +118,17 @@ def decode_envelope(response: httpx.Response, budget: RequestBudget | None = Non
     code = int(code_value)
     message = env.message or ""
     if code == NO_RECORDS:
-        env.data = None
+        env.data = msgspec.Raw()
         return env
     cls = ERRORS.get(code, VendorError)
     text = f"cloudpos error {code}: {message}".rstrip(": ")
     kw: dict[str, Any] = {"vendor": "cloudpos", "vendor_code": code, "vendor_message": message}
     now = budget.clock() if budget is not None else datetime.now(UTC)
     if cls is QuotaExhausted:
+        reset_at = _stated_time(message, response, now)
         if budget is not None:
-            budget.exhaust()
-        raise QuotaExhausted(text, reset_at=_stated_time(message, response, now), **kw)
+            budget.exhaust(reset_at)
+        raise QuotaExhausted(text, reset_at=reset_at, **kw)
     if cls is LockedOut:
         raise LockedOut(text, until=_stated_time(message, response, now), **kw)
     raise cls(text, **kw)
@@ -135,12 +136,11 @@ def decode_envelope(response: httpx.Response, budget: RequestBudget | None = Non
 
 def decode_records(env: Envelope) -> ListResult:
     """Decode the records of a list answer one by one, keeping each one's exact bytes."""
-    data = env.data
-    if data is None:
+    body = bytes(env.data).strip()
+    if not body or body == b"null":
         return ListResult([], [])
     try:
-        body = bytes(data)
-        items = _raw_list.decode(body) if body.lstrip()[:1] == b"[" else [data]
+        items = _raw_list.decode(body) if body[:1] == b"[" else [env.data]
         raws = [bytes(item) for item in items]
         records = [_record.decode(raw) for raw in raws]
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -1,0 +1,288 @@
+"""Fault injection shared by every vendor sandbox.
+
+Real vendor APIs time out, answer 5xx, rate-limit, cut bodies short, serve HTML error
+pages with status 200 and, now and then, return records a client cannot map. A
+`Faults` object holds the knobs (set from Python or `POST /_sandbox/faults`);
+`FaultMiddleware` applies the transport-level ones to vendor requests; `malform` lets
+a vendor app corrupt the records named in `malformed_orders`.
+
+"Next N" knobs are counters that decrement as they fire. When several are armed, one
+request consumes at most one, in this order: reset, fail, rate limit, HTML, truncate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["MALFORMED_KINDS", "FaultMiddleware", "Faults", "InjectedDisconnect", "malform"]
+
+MALFORMED_KINDS = ("bad_amount", "missing_field", "impossible_date", "unknown_vat")
+
+_HTML_PAGE = (
+    "<!DOCTYPE html><html><head><title>{status} {reason}</title></head><body>"
+    "<center><h1>{status} {reason}</h1></center><hr><center>nginx</center></body></html>"
+)
+_REASONS = {
+    200: "Service Unavailable",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    429: "Too Many Requests",
+}
+
+
+class InjectedDisconnect(Exception):
+    """Raised after a response started so the server drops the connection mid-body."""
+
+
+@dataclass(slots=True)
+class Faults:
+    """Mutable, thread-safe fault knobs consulted on every vendor request."""
+
+    latency_ms: int = 0
+    fail_next: int = 0
+    fail_status: int = 500
+    rate_limit_next: int = 0
+    retry_after: int = 30
+    truncate_next: int = 0
+    html_next: int = 0
+    reset_next: int = 0
+    malformed_orders: set[int] = field(default_factory=set)
+    malformed_kind: str = "bad_amount"
+    drop_orders: set[int] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    COUNTERS: ClassVar[tuple[str, ...]] = (
+        "latency_ms",
+        "fail_next",
+        "rate_limit_next",
+        "retry_after",
+        "truncate_next",
+        "html_next",
+        "reset_next",
+    )
+
+    def update(self, **knobs: Any) -> None:
+        """Set knobs by name; validates all of them before changing any."""
+        clean: dict[str, Any] = {}
+        for name, value in knobs.items():
+            if name in self.COUNTERS:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+                clean[name] = value
+            elif name == "fail_status":
+                if value not in (500, 502, 503):
+                    raise ValueError(f"fail_status must be 500, 502 or 503, got {value!r}")
+                clean[name] = value
+            elif name == "malformed_kind":
+                if value not in MALFORMED_KINDS:
+                    raise ValueError(f"malformed_kind must be one of {MALFORMED_KINDS}")
+                clean[name] = value
+            elif name in ("malformed_orders", "drop_orders"):
+                clean[name] = _int_set(name, value)
+            else:
+                raise ValueError(f"unknown fault knob {name!r}")
+        with self._lock:
+            for name, value in clean.items():
+                setattr(self, name, value)
+
+    def reset(self) -> None:
+        """Disarm every knob."""
+        fresh = Faults()
+        with self._lock:
+            for f in fields(self):
+                if f.name != "_lock":
+                    setattr(self, f.name, getattr(fresh, f.name))
+
+    def take(self, knob: str) -> bool:
+        """Consume one shot of a "next N" counter; False when it is not armed."""
+        with self._lock:
+            left: int = getattr(self, knob)
+            if left <= 0:
+                return False
+            setattr(self, knob, left - 1)
+            return True
+
+    def record_faults(self) -> tuple[frozenset[int], frozenset[int], str]:
+        """(malformed ids, dropped ids, malformed kind) as one consistent snapshot."""
+        with self._lock:
+            return (
+                frozenset(self.malformed_orders),
+                frozenset(self.drop_orders),
+                self.malformed_kind,
+            )
+
+    def snapshot(self) -> dict[str, Any]:
+        """The knobs as JSON-ready values."""
+        with self._lock:
+            out: dict[str, Any] = {}
+            for f in fields(self):
+                if f.name == "_lock":
+                    continue
+                value = getattr(self, f.name)
+                out[f.name] = sorted(value) if isinstance(value, set) else value
+            return out
+
+
+def _int_set(name: str, value: Any) -> set[int]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValueError(f"{name} must be a list of integers")
+    items = list(value)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        raise ValueError(f"{name} must be a list of integers")
+    return set(items)
+
+
+Path = tuple[str | int, ...]
+
+
+def malform(
+    record: dict[str, Any],
+    kind: str,
+    *,
+    amount: Iterable[Path],
+    time: Iterable[Path],
+    vat: Iterable[Path],
+) -> dict[str, Any]:
+    """A deep copy of `record` corrupted so a client cannot map it.
+
+    Each argument lists candidate paths (keys and list indexes) into the record; the
+    first that exists is used, so a vendor names e.g. the first line's price with the
+    order total as fallback. `bad_amount` → "abc", `missing_field` removes the time,
+    `impossible_date` → "2026-02-30 25:61:00", `unknown_vat` → "37".
+    """
+    out = copy.deepcopy(record)
+    candidates = {
+        "bad_amount": amount,
+        "missing_field": time,
+        "impossible_date": time,
+        "unknown_vat": vat,
+    }[kind]
+    for path in candidates:
+        parent: Any = out
+        try:
+            for step in path[:-1]:
+                parent = parent[step]
+            parent[path[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if kind == "missing_field":
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = {
+                "bad_amount": "abc",
+                "impossible_date": "2026-02-30 25:61:00",
+                "unknown_vat": "37",
+            }[kind]
+        return out
+    raise ValueError(f"record has none of the paths needed for {kind}")
+
+
+def _always(_scope: Scope) -> bool:
+    return True
+
+
+class FaultMiddleware:
+    """ASGI middleware applying the transport-level knobs to requests `applies` selects.
+
+    Failures, rate limits and HTML pages answer before the app runs (as a proxy would);
+    truncation and resets let the app run first, so a write still happens when the
+    client never sees its answer.
+    """
+
+    def __init__(
+        self, app: ASGIApp, faults: Faults, *, applies: Callable[[Scope], bool] = _always
+    ) -> None:
+        self.app = app
+        self.faults = faults
+        self.applies = applies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.applies(scope):
+            await self.app(scope, receive, send)
+            return
+        f = self.faults
+        if f.latency_ms:
+            await asyncio.sleep(f.latency_ms / 1000)
+        if f.take("reset_next"):
+            start, body = await self._capture(scope, receive)
+            await send(start)
+            await send(
+                {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+            )
+            raise InjectedDisconnect("sandbox fault: connection reset mid-response")
+        if f.take("fail_next"):
+            status = f.fail_status
+            if status == 500:
+                await _answer(
+                    send, status, b'{"error":"Internal Server Error"}', b"application/json"
+                )
+            else:
+                await _answer(send, status, _html(status), b"text/html; charset=utf-8")
+            return
+        if f.take("rate_limit_next"):
+            await _answer(
+                send,
+                429,
+                b'{"error":"Too Many Requests"}',
+                b"application/json",
+                [(b"retry-after", str(f.retry_after).encode())],
+            )
+            return
+        if f.take("html_next"):
+            await _answer(send, 200, _html(200), b"text/html; charset=utf-8")
+            return
+        if f.take("truncate_next"):
+            start, body = await self._capture(scope, receive)
+            cut = body[: len(body) // 2]
+            headers = [
+                (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
+            ]
+            await send(
+                {**start, "headers": [*headers, (b"content-length", str(len(cut)).encode())]}
+            )
+            await send({"type": "http.response.body", "body": cut})
+            return
+        await self.app(scope, receive, send)
+
+    async def _capture(self, scope: Scope, receive: Receive) -> tuple[Message, bytes]:
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def sink(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, sink)
+        return start, b"".join(chunks)
+
+
+def _html(status: int) -> bytes:
+    return _HTML_PAGE.format(
+        status=503 if status == 200 else status, reason=_REASONS[status]
+    ).encode()
+
+
+async def _answer(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

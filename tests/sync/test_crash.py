@@ -1,0 +1,62 @@
+"""A sync killed with SIGKILL at random points resumes to exactly the world."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from posbridge.sandboxes.cloudpos import create_sandbox
+from posbridge.sandboxes.runner import SandboxServer
+from posbridge.store.crypto import Vault, load_or_create_key
+from posbridge.store.repo import Store
+from posbridge.testing import duplicate_keys, world_differences
+
+
+def _cli(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
+    with log.open("ab") as err:
+        return subprocess.Popen([sys.executable, "-m", "posbridge", *args], env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, seed: int) -> None:
+    """Kill `posbridge sync` repeatedly mid-run; the final store equals the world, no duplicates."""
+    box = create_sandbox(seed=seed, days=5, orders_per_day=120)
+    box.state.faults.update(latency_ms=40)
+    db = f"sqlite:///{tmp_path / 'crash.db'}"
+    env = {**os.environ, "POSBRIDGE_DATABASE_URL": db, "POSBRIDGE_SECRET_KEY": "crash-test"}
+    rng = random.Random(seed)
+    with SandboxServer(box.app) as server:
+        url = server.url + box.base_path
+        sets = [f"--set=licname={box.credentials['licname']}", f"--set=token={box.credentials['token']}",
+                "--set=page_size=20", "--set=lookback=5"]
+        log = tmp_path / "stderr.log"
+        connect = _cli(env, log, "connect", "cloudpos", "--name", "shop", "--base-url", url, *sets)
+        assert connect.wait(timeout=60) == 0, log.read_text()
+        kills = 0
+        for _ in range(40):
+            proc = _cli(env, log, "sync", "shop")
+            try:
+                code = proc.wait(timeout=rng.uniform(0.6, 2.5))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                continue
+            assert code == 0, log.read_text()
+            break
+        else:
+            pytest.fail("sync never completed")
+    assert kills >= 1
+    store = Store.open(db, Vault(load_or_create_key("crash-test", tmp_path / "unused.key")))
+    cid = store.get_connection("shop").id
+    assert duplicate_keys(store, cid) == []
+    assert world_differences(store, cid, box.state.world) == []
+    store.close()
