@@ -67,8 +67,10 @@ def test_total_is_sum_of_line_grosses(world: World) -> None:
     """total = Σ quantity × (product price + Σ subproduct prices), in cents."""
     for order in world.orders:
         expected = sum(
-            (line.quantity * (line.price + sum((s.price for s in line.subs), Decimal(0)))
-             for line in order.lines),
+            (
+                line.quantity * (line.price + sum((s.price for s in line.subs), Decimal(0)))
+                for line in order.lines
+            ),
             Decimal(0),
         )
         assert order.total == expected
@@ -121,8 +123,11 @@ def test_business_day_starts_at_four(world: World) -> None:
     assert late, "the brasserie serves past midnight"
     by_ticket = {z.startticket: z for z in world.zreports}
     for z in by_ticket.values():
-        days = {world.business_date(o.ordertime) for o in world.orders
-                if z.startticket <= o.ticket <= z.endticket}
+        days = {
+            world.business_date(o.ordertime)
+            for o in world.orders
+            if z.startticket <= o.ticket <= z.endticket
+        }
         assert len(days) == 1
 
 
@@ -224,7 +229,8 @@ def _floats(value: Any, path: str = "world") -> list[str]:
         return [path]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return [
-            hit for f in dataclasses.fields(value)
+            hit
+            for f in dataclasses.fields(value)
             for hit in _floats(getattr(value, f.name), f"{path}.{f.name}")
         ]
     if isinstance(value, dict):
@@ -246,7 +252,11 @@ def test_closing_the_day_moves_x_into_z() -> None:
     at = w.as_of
     z = close_business_day(w, at)
     assert (z.id, z.startticket, z.ticketcount, z.total_incl) == (
-        x.id, x.startticket, x.ticketcount, x.total_incl)
+        x.id,
+        x.startticket,
+        x.ticketcount,
+        x.total_incl,
+    )
     assert z.endticket == w.orders[-1].ticket
     assert w.xreport.ticketcount == 0
     assert w.xreport.startticket == z.endticket + 1
@@ -260,7 +270,10 @@ def test_every_profile_generates_a_consistent_world(code: str) -> None:
     profile = PROFILES[code]
     w = generate_world(code, days=3, orders_per_day=30)
     assert (w.currency, w.timezone, w.country) == (
-        profile.currency, profile.timezone, profile.country)
+        profile.currency,
+        profile.timezone,
+        profile.country,
+    )
     rates = {line.vat for o in w.orders for line in o.lines}
     assert rates <= set(profile.vat_rates)
     assert {p.vat for p in w.products.values()} <= set(profile.vat_rates)
@@ -279,8 +292,9 @@ def test_service_charge_profile_adds_a_vat_free_line() -> None:
         assert last.product_id == service.id
         assert last.vat == 0
         net = sum((line.net for line in order.lines[:-1]), Decimal(0))
-        assert abs(last.gross) == abs((net * Decimal("0.10")).quantize(Decimal("0.01"),
-                                                                         ROUND_HALF_UP))
+        assert abs(last.gross) == abs(
+            (net * Decimal("0.10")).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        )
 
 
 def test_bad_arguments_are_refused() -> None:

@@ -20,39 +20,10 @@ from posbridge.sandboxes.profiles import PAYMENT_KEYS, TRAFFIC, Profile
 _ZERO = Decimal("0.00")
 _QTYS = tuple(Decimal(q) for q in (1, 2, 3, 4, 5, 6))
 _QTY_CUM = tuple(accumulate((70, 18, 7, 3, 1, 1)))
-# fmt: off  (one short table; the formatter would spread it over 30 lines)
-_LATIN = (
-    "a",
-    "b",
-    "v",
-    "g",
-    "d",
-    "e",
-    "zh",
-    "z",
-    "i",
-    "y",
-    "k",
-    "l",
-    "m",
-    "n",
-    "o",
-    "p",
-    "r",
-    "s",
-    "t",
-    "u",
-    "f",
-    "h",
-    "ts",
-    "ch",
-    "sh",
-    "sht",
-    "a",
-    "y",
-    "yu",
-    "ya",
-)
+# One short table, kept on two lines (the formatter would spread it over thirty).
+# fmt: off
+_LATIN = ("a", "b", "v", "g", "d", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r",
+          "s", "t", "u", "f", "h", "ts", "ch", "sh", "sht", "a", "y", "yu", "ya")
 # fmt: on
 _TRANSLIT = dict(zip("абвгдежзийклмнопрстуфхцчшщъьюя", _LATIN, strict=True))
 

@@ -28,6 +28,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 64 MB page cache: index b-trees of a large orders table stay in memory while syncing.
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    # Checkpoint every 64 MB of WAL instead of 4 MB: a bulk sync pays for far fewer
+    # checkpoints (each one an fsync); readers are unaffected.
+    cursor.execute("PRAGMA wal_autocheckpoint=16384")
     cursor.close()
 
 

@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 
-from posbridge.model import Order, Record
+from posbridge.model import Order, OrderLine, Record
 from posbridge.store.tables import RECORD_TABLES, table_name
 from posbridge.store.types import iso_utc, to_micros
 
@@ -60,6 +61,17 @@ _ALIASES = {
 }
 
 
+@lru_cache(maxsize=64)
+def _plan(model: type[Record]) -> tuple[str | None, ...]:
+    """Per model: which attribute feeds each indexed column (None: the model has none)."""
+    fields = set(model.__struct_fields__)
+    plan: list[str | None] = []
+    for column in _INDEXED:
+        names = _ALIASES.get(column, (column,))
+        plan.append(next((n for n in names if n in fields), None))
+    return tuple(plan)
+
+
 def record_id(connection_id: str, object_type: str, source_id: str) -> str:
     """posbridge's stable id of a record: the same vendor record always gets the same id."""
     digest = hashlib.blake2b(
@@ -89,6 +101,7 @@ class RecordWriter:
             (lambda d: d.isoformat()) if dialect == "sqlite" else (lambda d: d)
         )
         self._sql: dict[str, str] = {}
+        self._line_tails: dict[int, tuple[OrderLine, tuple[Any, ...]]] = {}
 
     # -- SQL text, built once per table -------------------------------------------------
     def _upsert_sql(self, table: str) -> str:
@@ -174,12 +187,8 @@ class RecordWriter:
             _encode(record).decode(),
             raw.decode(),
         ]
-        for column in _INDEXED:
-            value: Any = None
-            for attr in _ALIASES.get(column, (column,)):
-                value = getattr(record, attr, None)
-                if value is not None:
-                    break
+        for attr in _plan(type(record)):
+            value = None if attr is None else getattr(record, attr)
             if value is None:
                 values.append(None)
             elif isinstance(value, datetime):
@@ -190,7 +199,7 @@ class RecordWriter:
                 values.append(to_micros(value))
             else:
                 values.append(value)
-        values.extend((ts_now, ts_now, None))
+        values += (ts_now, ts_now, None)
         return tuple(values)
 
     def _write_order_children(
@@ -211,48 +220,49 @@ class RecordWriter:
         lines: list[tuple[Any, ...]] = []
         payments: list[tuple[Any, ...]] = []
         taxes: list[tuple[Any, ...]] = []
+        m = to_micros
+        add_line, add_payment, add_tax = lines.append, payments.append, taxes.append
+        tails = self._line_tails
+        if len(tails) > 100_000:
+            tails.clear()
         for rid, record in written:
             assert isinstance(record, Order)
             for line in record.lines:
-                lines.append(
-                    (
-                        rid,
-                        line.line_no,
-                        connection_id,
-                        line.product_source_id,
-                        line.name,
-                        to_micros(line.quantity),
-                        to_micros(line.unit_price_gross),
-                        to_micros(line.tax_rate),
-                        to_micros(line.gross),
-                        to_micros(line.net),
-                        to_micros(line.tax),
-                        len(line.modifiers),
+                # Mapping shares identical line objects between orders: convert each once.
+                cached = tails.get(id(line))
+                if cached is None or cached[0] is not line:
+                    cached = (
+                        line,
+                        (
+                            line.line_no,
+                            connection_id,
+                            line.product_source_id,
+                            line.name,
+                            m(line.quantity),
+                            m(line.unit_price_gross),
+                            m(line.tax_rate),
+                            m(line.gross),
+                            m(line.net),
+                            m(line.tax),
+                            len(line.modifiers),
+                        ),
                     )
-                )
+                    tails[id(line)] = cached
+                add_line((rid, *cached[1]))
             for seq, payment in enumerate(record.payments, 1):
-                payments.append(
+                add_payment(
                     (
                         rid,
                         seq,
                         connection_id,
                         payment.method,
                         payment.vendor_method,
-                        to_micros(payment.amount),
+                        m(payment.amount),
                         payment.currency,
                     )
                 )
             for tax in record.taxes:
-                taxes.append(
-                    (
-                        rid,
-                        to_micros(tax.rate),
-                        connection_id,
-                        to_micros(tax.net),
-                        to_micros(tax.tax),
-                        to_micros(tax.gross),
-                    )
-                )
+                add_tax((rid, m(tax.rate), connection_id, m(tax.net), m(tax.tax), m(tax.gross)))
         if lines:
             cursor.executemany(
                 "INSERT INTO order_lines (order_id, line_no, connection_id, product_source_id, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Date, DateTime, String
@@ -22,8 +23,12 @@ MICROS = 1_000_000
 _SCALE = 6
 
 
+@lru_cache(maxsize=65536)
 def to_micros(value: Decimal) -> int:
-    """Decimal → exact integer millionths; refuses values with more than 6 decimals."""
+    """Decimal → exact integer millionths; refuses values with more than 6 decimals.
+
+    Cached: amounts repeat across rows (prices, rates, quantities) and Decimal caches its hash.
+    """
     scaled = value.scaleb(_SCALE)
     as_int = int(scaled)
     if as_int != scaled:

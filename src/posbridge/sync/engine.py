@@ -36,7 +36,7 @@ from posbridge.errors import (
 )
 from posbridge.model import Record
 from posbridge.store.repo import ConnectionRow, Store
-from posbridge.sync.prefetch import Prefetcher
+from posbridge.sync.prefetch import CommitThread, Prefetcher
 
 __all__ = [
     "ProgressFn",
@@ -71,6 +71,17 @@ class StreamOutcome:
     requests: int = 0
     error: str | None = None
     error_kind: str | None = None
+
+
+@dataclass(slots=True)
+class _MappedPage:
+    """A page after mapping, ready to commit."""
+
+    fetched: int
+    state: dict[str, Any]
+    good: list[tuple[Record, bytes]] = field(default_factory=list)
+    bad: list[tuple[str | None, str, str, bytes]] = field(default_factory=list)
+    related: dict[tuple[str, str], tuple[Record, bytes]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -278,21 +289,26 @@ class SyncEngine:
         seen: set[str] | None = set() if (stream.mode == "full" and not backfill) else None
         quarantined = self.store.quarantined_ids(row.id, stream.name)
         before = connector.http.requests_made
+
+        def commit(mapped: _MappedPage) -> None:
+            self._commit_page(
+                row,
+                connector,
+                stream,
+                mapped,
+                outcome,
+                run_id,
+                seen,
+                quarantined,
+                save_state=not backfill,
+            )
+            if self.progress:
+                self.progress(row.name, stream.name, mapped.fetched, outcome)
+
         try:
-            for page in Prefetcher(stream.fetch(ctx)):
-                self._commit_page(
-                    row,
-                    connector,
-                    stream,
-                    page,
-                    outcome,
-                    run_id,
-                    seen,
-                    quarantined,
-                    save_state=not backfill,
-                )
-                if self.progress:
-                    self.progress(row.name, stream.name, len(page.records), outcome)
+            with CommitThread(commit) as committer:
+                for page in Prefetcher(stream.fetch(ctx)):
+                    committer.submit(self._map_page(stream, page))
             if seen is not None and stream.detect_deletions:
                 with self.store.engine.begin() as conn:
                     outcome.deleted = self.store.writer.mark_missing(
@@ -325,12 +341,32 @@ class SyncEngine:
         finally:
             outcome.requests = connector.http.requests_made - before
 
+    @staticmethod
+    def _map_page(stream: Stream, page: Page) -> _MappedPage:
+        """Map every record of a page; failures become quarantine entries (pure CPU)."""
+        mapped = _MappedPage(fetched=len(page.records), state=page.state)
+        for raw_dict, raw_bytes in zip(page.records, page.raw, strict=True):
+            try:
+                record = stream.to_model(raw_dict)
+            except _MAPPING_ERRORS as exc:
+                sid = raw_dict.get(stream.source_key) if isinstance(raw_dict, dict) else None
+                kind = exc.kind if isinstance(exc, PosbridgeError) else "MappingError"
+                mapped.bad.append(
+                    (None if sid is None else str(sid), kind, _reason(exc), raw_bytes)
+                )
+                continue
+            mapped.good.append((record, raw_bytes))
+            if stream.related is not None:
+                for extra in stream.related(record):
+                    mapped.related[(extra.object_type, extra.source_id)] = (extra, _encode(extra))
+        return mapped
+
     def _commit_page(
         self,
         row: ConnectionRow,
         connector: Connector,
         stream: Stream,
-        page: Page,
+        mapped: _MappedPage,
         outcome: StreamOutcome,
         run_id: int,
         seen: set[str] | None,
@@ -338,23 +374,10 @@ class SyncEngine:
         *,
         save_state: bool,
     ) -> None:
+        """One transaction: records, derived records, quarantine, stream state, budget."""
         now = self.clock()
-        good: list[tuple[Record, bytes]] = []
-        bad: list[tuple[str | None, str, str, bytes]] = []
-        related: dict[tuple[str, str], tuple[Record, bytes]] = {}
-        for raw_dict, raw_bytes in zip(page.records, page.raw, strict=True):
-            try:
-                record = stream.to_model(raw_dict)
-            except _MAPPING_ERRORS as exc:
-                sid = raw_dict.get(stream.source_key) if isinstance(raw_dict, dict) else None
-                kind = exc.kind if isinstance(exc, PosbridgeError) else "MappingError"
-                bad.append((None if sid is None else str(sid), kind, _reason(exc), raw_bytes))
-                continue
-            good.append((record, raw_bytes))
-            if stream.related is not None:
-                for extra in stream.related(record):
-                    related[(extra.object_type, extra.source_id)] = (extra, _encode(extra))
-        outcome.fetched += len(page.records)
+        good, bad, related = mapped.good, mapped.bad, mapped.related
+        outcome.fetched += mapped.fetched
         with self.store.engine.begin() as conn:
             written = self.store.writer.write(conn, row.id, stream.model.object_type, good, now)
             by_type: dict[str, list[tuple[Record, bytes]]] = {}
@@ -385,7 +408,7 @@ class SyncEngine:
                     conn,
                     row.id,
                     stream.name,
-                    page.state,
+                    mapped.state,
                     now,
                     records=written.inserted + written.updated,
                 )

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-__all__ = ["Prefetcher"]
+__all__ = ["CommitThread", "Prefetcher"]
 
 T = TypeVar("T")
 _DONE = object()
@@ -69,3 +69,46 @@ class Prefetcher(Generic[T]):
 class _Failure:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
+
+
+class CommitThread(Generic[T]):
+    """Run `commit` on every submitted item, in order, on one background thread.
+
+    Mapping page n+1 (Python, holds the GIL) overlaps with committing page n (SQLite,
+    which releases the GIL while it writes). Leaving the context drains what was
+    submitted — pages fetched before an error are still committed — and re-raises a
+    commit error. `submit` raises at once if an earlier commit failed.
+    """
+
+    def __init__(self, commit: Callable[[T], None], depth: int = 2) -> None:
+        self._commit = commit
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="posbridge-commit", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if self._error is None:
+                try:
+                    self._commit(item)  # type: ignore[arg-type]  # queue holds T or _DONE
+                except BaseException as exc:  # re-raised in the submitting thread
+                    self._error = exc
+
+    def submit(self, item: T) -> None:
+        """Queue one item (blocks while `depth` items wait)."""
+        if self._error is not None:
+            raise self._error
+        self._queue.put(item)
+
+    def __enter__(self) -> CommitThread[T]:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._queue.put(_DONE)
+        self._thread.join()
+        if self._error is not None and exc is None:
+            raise self._error

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,7 @@ from posbridge.model import (
     TaxTotal,
     Voucher,
 )
+from posbridge.model.money import round_half_up, vat_from_gross
 from posbridge.model.sales import InvoiceKind, PaymentMethod
 
 TZ_NAME: Final = "Europe/Brussels"
@@ -313,11 +315,31 @@ _rate = RULES["vat_percent"]
 _id = RULES["id"]
 
 
+@lru_cache(maxsize=65536)
+def _parse_decimal(v: str | int) -> Decimal:
+    result: Decimal = _dec(v)
+    return result
+
+
 def _money(v: Any) -> Decimal:
-    return _dec(v)  # type: ignore[no-any-return]
+    # Prices and quantities repeat across tickets: parse each distinct string once.
+    if type(v) is str or type(v) is int:
+        return _parse_decimal(v)
+    result: Decimal = _dec(v)
+    return result
+
+
+@lru_cache(maxsize=1024)
+def _vat_rate_cached(v: str | int) -> Decimal:
+    rate: Decimal = _rate(v)
+    if rate not in BE_RATES:
+        raise MappingError(f"unknown VAT rate {rate}% (Belgian rates are 0, 6, 12, 21)")
+    return rate
 
 
 def _vat_rate(v: Any) -> Decimal:
+    if type(v) is str or type(v) is int:
+        return _vat_rate_cached(v)
     rate: Decimal = _rate(v)
     if rate not in BE_RATES:
         raise MappingError(f"unknown VAT rate {rate}% (Belgian rates are 0, 6, 12, 21)")
@@ -341,14 +363,19 @@ def _opt_local(v: Any) -> datetime | None:
     return local_datetime(v)[0]
 
 
+@lru_cache(maxsize=65536)
 def split_vat(gross: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
-    """(net, vat) of a VAT-inclusive amount: VAT rounded half-up to the cent."""
-    vat = (gross * rate / (100 + rate)).quantize(CENT, ROUND_HALF_UP)
+    """(net, vat) of a VAT-inclusive amount: VAT rounded half-up to the cent.
+
+    Cached: the same line amounts recur on thousands of tickets.
+    """
+    vat = vat_from_gross(gross, rate)
     return gross - vat, vat
 
 
+@lru_cache(maxsize=65536)
 def _line_gross(quantity: Decimal, unit: Decimal) -> Decimal:
-    return (quantity * unit).quantize(CENT, ROUND_HALF_UP)
+    return round_half_up(quantity * unit, 2)
 
 
 def _taxes(acc: dict[Decimal, list[Decimal]]) -> list[TaxTotal]:
@@ -359,6 +386,80 @@ def _taxes(acc: dict[Decimal, list[Decimal]]) -> list[TaxTotal]:
 
 
 # -- read side -------------------------------------------------------------------------
+_SUB_FIELDS: Final = tuple(
+    (f"subproduct{i}id", f"subproduct{i}price", f"subproduct{i}tax") for i in range(1, 11)
+)
+Component = tuple[Decimal, Decimal, Decimal]  # (rate, net, vat)
+
+
+def _line_key(n: int, d: Any) -> tuple[Any, ...]:
+    """The vendor fields of one detail line, as a hashable key (lines recur a lot)."""
+    if not isinstance(d, dict):
+        raise MappingError(f"orderdetail line {n} is not an object")
+    key: tuple[Any, ...] = (
+        n,
+        d.get("quantity"),
+        d.get("productid"),
+        d.get("productprice"),
+        d.get("producttax"),
+    )
+    for fid, fprice, ftax in _SUB_FIELDS:
+        sid = d.get(fid)
+        if sid is None:
+            break
+        key += (sid, d.get(fprice), d.get(ftax))
+    try:
+        hash(key)
+    except TypeError:
+        raise MappingError(
+            f"orderdetail line {n} has a list or object where a value belongs"
+        ) from None
+    return key
+
+
+@lru_cache(maxsize=65536)
+def _order_line(key: tuple[Any, ...]) -> tuple[OrderLine, tuple[Component, ...]]:
+    """One detail line → OrderLine + its VAT components; cached, the result is immutable."""
+    n, qty_v, pid, price_v, tax_v = key[:5]
+    qty, price, rate = _money(qty_v), _money(price_v), _vat_rate(tax_v)
+    gross = _line_gross(qty, price)
+    net, vat = split_vat(gross, rate)
+    components: list[Component] = [(rate, net, vat)]
+    l_gross, l_net, l_vat = gross, net, vat
+    mods: list[LineModifier] = []
+    for i in range(5, len(key), 3):
+        sid, s_price_v, s_tax_v = key[i : i + 3]
+        s_price, s_rate = _money(s_price_v), _vat_rate(s_tax_v)
+        s_gross = _line_gross(qty, s_price)
+        s_net, s_vat = split_vat(s_gross, s_rate)
+        components.append((s_rate, s_net, s_vat))
+        mods.append(
+            LineModifier(
+                modifier_source_id=_id(sid),
+                unit_price_gross=s_price,
+                tax_rate=s_rate,
+                gross=s_gross,
+                net=s_net,
+                tax=s_vat,
+            )
+        )
+        l_gross += s_gross
+        l_net += s_net
+        l_vat += s_vat
+    line = OrderLine(
+        line_no=n,
+        product_source_id=_id(pid),
+        quantity=qty,
+        unit_price_gross=price,
+        tax_rate=rate,
+        gross=l_gross,
+        net=l_net,
+        tax=l_vat,
+        modifiers=mods,
+    )
+    return line, tuple(components)
+
+
 def to_order(raw: Mapping[str, Any]) -> Order:
     """A get-orders ticket → Order (lines with modifiers, nine payment columns, VAT)."""
     dbid = raw.get("dbid")
@@ -374,54 +475,16 @@ def to_order(raw: Mapping[str, Any]) -> Order:
     lines: list[OrderLine] = []
     lines_gross = Decimal(0)
     for n, d in enumerate(raw.get("orderdetail") or (), 1):
-        qty = _dec(d.get("quantity"))
-        price = _money(d.get("productprice"))
-        rate = _vat_rate(d.get("producttax"))
-        gross = _line_gross(qty, price)
-        net, vat = split_vat(gross, rate)
-        bucket = acc.setdefault(rate, [Decimal(0), Decimal(0)])
-        bucket[0] += net
-        bucket[1] += vat
-        l_gross, l_net, l_vat = gross, net, vat
-        mods: list[LineModifier] = []
-        for i in range(1, 11):
-            sid = d.get(f"subproduct{i}id")
-            if sid is None:
-                break
-            s_price = _money(d.get(f"subproduct{i}price"))
-            s_rate = _vat_rate(d.get(f"subproduct{i}tax"))
-            s_gross = _line_gross(qty, s_price)
-            s_net, s_vat = split_vat(s_gross, s_rate)
-            bucket = acc.setdefault(s_rate, [Decimal(0), Decimal(0)])
-            bucket[0] += s_net
-            bucket[1] += s_vat
-            mods.append(
-                LineModifier(
-                    modifier_source_id=_id(sid),
-                    unit_price_gross=s_price,
-                    tax_rate=s_rate,
-                    gross=s_gross,
-                    net=s_net,
-                    tax=s_vat,
-                )
-            )
-            l_gross += s_gross
-            l_net += s_net
-            l_vat += s_vat
-        lines_gross += l_gross
-        lines.append(
-            OrderLine(
-                line_no=n,
-                product_source_id=_id(d.get("productid")),
-                quantity=qty,
-                unit_price_gross=price,
-                tax_rate=rate,
-                gross=l_gross,
-                net=l_net,
-                tax=l_vat,
-                modifiers=mods,
-            )
-        )
+        line, components = _order_line(_line_key(n, d))
+        lines.append(line)
+        lines_gross += line.gross
+        for rate, net, vat in components:
+            bucket = acc.get(rate)
+            if bucket is None:
+                acc[rate] = [net, vat]
+            else:
+                bucket[0] += net
+                bucket[1] += vat
     payments = []
     for column, method, name, brand in PAYMENT_COLUMNS:
         value = raw.get(column)
