@@ -89,13 +89,13 @@ def summarize(store: Store, results: list[RunResult]) -> DemoSummary:
         ).scalar_one()
         n_lines = conn.execute(
             sa.select(sa.func.count())
-            .select_from(order_lines.join(orders, order_lines.c.order_id == orders.c.id))
+            .select_from(order_lines.join(orders, order_lines.c.order_row == orders.c.row_id))
             .where(live)
         ).scalar_one()
         amount = sa.func.sum(sa.type_coerce(order_payments.c.amount, sa.BigInteger))
         by_method = conn.execute(
             sa.select(order_payments.c.vendor_method, order_payments.c.currency, amount)
-            .select_from(order_payments.join(orders, order_payments.c.order_id == orders.c.id))
+            .select_from(order_payments.join(orders, order_payments.c.order_row == orders.c.row_id))
             .where(live)
             .group_by(order_payments.c.vendor_method, order_payments.c.currency)
             .order_by(amount.desc())
@@ -111,7 +111,7 @@ def summarize(store: Store, results: list[RunResult]) -> DemoSummary:
                 sa.func.max(products.c.data),
             )
             .select_from(
-                order_lines.join(orders, order_lines.c.order_id == orders.c.id).outerjoin(
+                order_lines.join(orders, order_lines.c.order_row == orders.c.row_id).outerjoin(
                     products,
                     sa.and_(
                         products.c.connection_id == order_lines.c.connection_id,

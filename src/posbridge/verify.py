@@ -105,7 +105,7 @@ def _check(store: Store, row: ConnectionRow, z: Shift) -> ClosureCheck:
         ).scalar_one()
         net = conn.execute(
             sa.select(_micros_sum(order_taxes.c.net))
-            .select_from(order_taxes.join(orders, order_taxes.c.order_id == orders.c.id))
+            .select_from(order_taxes.join(orders, order_taxes.c.order_row == orders.c.row_id))
             .where(in_range)
         ).scalar_one()
     present = set(numbers)

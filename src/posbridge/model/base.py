@@ -15,7 +15,7 @@ import msgspec
 __all__ = ["Record"]
 
 
-class Record(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
+class Record(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, gc=False):
     """A normalized object as one vendor knows it.
 
     `source_id` is the vendor's id as a string; posbridge's own id, the connection and

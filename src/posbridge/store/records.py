@@ -118,18 +118,19 @@ class RecordWriter:
 
     def _existing(
         self, cursor: Any, table: str, connection_id: str, source_ids: Sequence[str]
-    ) -> dict[str, tuple[str, object]]:
-        found: dict[str, tuple[str, object]] = {}
+    ) -> dict[str, tuple[str, object, int]]:
+        """source id → (hash, deleted_at, row_id) of the page's records already stored."""
+        found: dict[str, tuple[str, object, int]] = {}
         for start in range(0, len(source_ids), 500):
             chunk = source_ids[start : start + 500]
             marks = ", ".join([self._ph] * len(chunk))
             cursor.execute(
-                f"SELECT source_id, hash, deleted_at FROM {table} "
+                f"SELECT source_id, hash, deleted_at, row_id FROM {table} "
                 f"WHERE connection_id = {self._ph} AND source_id IN ({marks})",
                 (connection_id, *chunk),
             )
-            for source_id, digest, deleted_at in cursor.fetchall():
-                found[source_id] = (digest, deleted_at)
+            for source_id, digest, deleted_at, row_id in cursor.fetchall():
+                found[source_id] = (digest, deleted_at, row_id)
         return found
 
     # -- the hot path ---------------------------------------------------------------------
@@ -155,25 +156,34 @@ class RecordWriter:
         existing = self._existing(cursor, table, connection_id, list(latest))
         ts_now = self._ts(now)
         rows: list[tuple[Any, ...]] = []
-        changed_orders: list[str] = []
+        changed_rows: list[int] = []
+        fresh: list[str] = []
         written: list[tuple[str, Record]] = []
         for source_id, (record, raw, digest) in latest.items():
             prior = existing.get(source_id)
             if prior is not None and prior[0] == digest and prior[1] is None:
                 result.unchanged += 1
                 continue
-            rid = record_id(connection_id, object_type, source_id)
             if prior is None:
                 result.inserted += 1
+                fresh.append(source_id)
             else:
                 result.updated += 1
-                changed_orders.append(rid)
+                changed_rows.append(prior[2])
+            rid = record_id(connection_id, object_type, source_id)
             rows.append(self._row(rid, connection_id, record, raw, digest, ts_now))
-            written.append((rid, record))
+            written.append((source_id, record))
         if rows:
             cursor.executemany(self._upsert_sql(table), rows)
             if object_type == "order":
-                self._write_order_children(cursor, connection_id, changed_orders, written)
+                row_ids = {sid: prior[2] for sid, prior in existing.items()}
+                row_ids |= {
+                    sid: v[2]
+                    for sid, v in self._existing(cursor, table, connection_id, fresh).items()
+                }
+                self._write_order_children(
+                    cursor, connection_id, changed_rows, [(row_ids[sid], r) for sid, r in written]
+                )
         return result
 
     def _row(
@@ -206,15 +216,15 @@ class RecordWriter:
         self,
         cursor: Any,
         connection_id: str,
-        changed: list[str],
-        written: list[tuple[str, Record]],
+        changed: list[int],
+        written: list[tuple[int, Record]],
     ) -> None:
         ph = self._ph
         for table in ("order_lines", "order_payments", "order_taxes"):
             for start in range(0, len(changed), 500):
                 chunk = changed[start : start + 500]
                 cursor.execute(
-                    f"DELETE FROM {table} WHERE order_id IN ({', '.join([ph] * len(chunk))})",
+                    f"DELETE FROM {table} WHERE order_row IN ({', '.join([ph] * len(chunk))})",
                     chunk,
                 )
         lines: list[tuple[Any, ...]] = []
@@ -265,20 +275,20 @@ class RecordWriter:
                 add_tax((rid, m(tax.rate), connection_id, m(tax.net), m(tax.tax), m(tax.gross)))
         if lines:
             cursor.executemany(
-                "INSERT INTO order_lines (order_id, line_no, connection_id, product_source_id, "
+                "INSERT INTO order_lines (order_row, line_no, connection_id, product_source_id, "
                 "name, quantity, unit_price_gross, tax_rate, gross, net, tax, modifier_count) "
                 f"VALUES ({', '.join([ph] * 12)})",
                 lines,
             )
         if payments:
             cursor.executemany(
-                "INSERT INTO order_payments (order_id, seq, connection_id, method, "
+                "INSERT INTO order_payments (order_row, seq, connection_id, method, "
                 f"vendor_method, amount, currency) VALUES ({', '.join([ph] * 7)})",
                 payments,
             )
         if taxes:
             cursor.executemany(
-                "INSERT INTO order_taxes (order_id, rate, connection_id, net, tax, gross) "
+                "INSERT INTO order_taxes (order_row, rate, connection_id, net, tax, gross) "
                 f"VALUES ({', '.join([ph] * 6)})",
                 taxes,
             )

@@ -14,8 +14,10 @@ Guarantees (each one has a test):
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -120,6 +122,21 @@ def build_connector(
     return cls(settings, client)
 
 
+@contextmanager
+def _bulk_gc() -> Iterator[None]:
+    """Collect young objects every 100k allocations instead of 700 while syncing.
+
+    A page is thousands of short-lived dicts; the default threshold runs a collection
+    every few records and cost ~40% of decode time (measured in bench/). Restored after.
+    """
+    saved = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+
+
 def budget_for(
     store: Store, connection_id: str, connector: Connector, clock: Callable[[], datetime]
 ) -> RequestBudget:
@@ -167,6 +184,28 @@ class SyncEngine:
         due_only: bool = False,
     ) -> RunResult:
         """Sync one connection; never raises for vendor trouble, reports it instead."""
+        with _bulk_gc():
+            return self._run(
+                name,
+                streams=streams,
+                full=full,
+                since=since,
+                until=until,
+                trigger=trigger,
+                due_only=due_only,
+            )
+
+    def _run(
+        self,
+        name: str,
+        *,
+        streams: Sequence[str] | None,
+        full: bool,
+        since: date | None,
+        until: date | None,
+        trigger: str,
+        due_only: bool,
+    ) -> RunResult:
         row = self.store.get_connection(name)
         now = self.clock()
         if row.status == "needs_attention":

@@ -30,7 +30,7 @@ from posbridge.errors import (
     VendorValidationError,
 )
 
-__all__ = ["ERRORS", "CloudPOSAuth", "Envelope", "ListResult", "decode_envelope", "decode_records"]
+__all__ = ["ERRORS", "CloudPOSAuth", "Envelope", "ListEnvelope", "ListResult", "decode_envelope", "decode_records"]
 
 TIMEZONE = ZoneInfo("Europe/Brussels")
 
@@ -57,7 +57,18 @@ class Envelope(msgspec.Struct):
     data: msgspec.Raw = msgspec.Raw()
 
 
+class ListEnvelope(msgspec.Struct):
+    """The common case, decoded in one pass: `data` is a list of raw records."""
+
+    success: int | str | None = None
+    errorcode: int | str | None = None
+    error_code: int | str | None = None
+    message: str | None = None
+    data: list[msgspec.Raw] | None = None
+
+
 _envelope = msgspec.json.Decoder(Envelope)
+_list_envelope = msgspec.json.Decoder(ListEnvelope)
 _record = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal)
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 #: a whole answer as a dict (write responses: id, modtime, persons, ...)
@@ -97,7 +108,9 @@ def _stated_time(message: str, response: httpx.Response, clock: datetime) -> dat
     return clock + max(timedelta(0), stated - vendor_now) + timedelta(seconds=1)
 
 
-def decode_envelope(response: httpx.Response, budget: RequestBudget | None = None) -> Envelope:
+def decode_envelope(
+    response: httpx.Response, budget: RequestBudget | None = None
+) -> Envelope | ListEnvelope:
     """Parse the envelope or raise the taxonomy error for its `errorcode`."""
     body = response.content
     if response.status_code >= 400:
@@ -105,7 +118,10 @@ def decode_envelope(response: httpx.Response, budget: RequestBudget | None = Non
             f"cloudpos: HTTP {response.status_code}", http_status=response.status_code
         )
     try:
-        env = _envelope.decode(body)
+        try:
+            env: Envelope | ListEnvelope = _list_envelope.decode(body)
+        except msgspec.ValidationError:  # `data` is an object (get-xreport): the general shape
+            env = _envelope.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise MalformedResponse(
             f"cloudpos: response is not the documented JSON ({exc})", body=body
@@ -118,8 +134,7 @@ def decode_envelope(response: httpx.Response, budget: RequestBudget | None = Non
     code = int(code_value)
     message = env.message or ""
     if code == NO_RECORDS:
-        env.data = msgspec.Raw()
-        return env
+        return ListEnvelope(success=0, errorcode=code, message=message, data=None)
     cls = ERRORS.get(code, VendorError)
     text = f"cloudpos error {code}: {message}".rstrip(": ")
     kw: dict[str, Any] = {"vendor": "cloudpos", "vendor_code": code, "vendor_message": message}
@@ -134,13 +149,19 @@ def decode_envelope(response: httpx.Response, budget: RequestBudget | None = Non
     raise cls(text, **kw)
 
 
-def decode_records(env: Envelope) -> ListResult:
+def decode_records(env: Envelope | ListEnvelope) -> ListResult:
     """Decode the records of a list answer one by one, keeping each one's exact bytes."""
-    body = bytes(env.data).strip()
-    if not body or body == b"null":
+    data = env.data
+    if data is None:
         return ListResult([], [])
     try:
-        items = _raw_list.decode(body) if body[:1] == b"[" else [env.data]
+        if isinstance(data, list):
+            items = data
+        else:
+            body = bytes(data).strip()
+            if not body or body == b"null":
+                return ListResult([], [])
+            items = _raw_list.decode(body) if body[:1] == b"[" else [data]
         raws = [bytes(item) for item in items]
         records = [_record.decode(raw) for raw in raws]
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 08:07:52.962331
+Create Date: 2026-11-22 08:26:46.234948
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "categories",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -74,10 +80,11 @@ def upgrade() -> None:
             name=op.f("fk_categories_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_categories")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_categories")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_categories_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_categories_id")),
     )
     with op.batch_alter_table("categories", schema=None) as batch_op:
         batch_op.create_index(
@@ -89,6 +96,12 @@ def upgrade() -> None:
 
     op.create_table(
         "customers",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -120,10 +133,11 @@ def upgrade() -> None:
             name=op.f("fk_customers_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_customers")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_customers_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_customers_id")),
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index(
@@ -135,6 +149,12 @@ def upgrade() -> None:
 
     op.create_table(
         "device_events",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -166,10 +186,11 @@ def upgrade() -> None:
             name=op.f("fk_device_events_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_device_events")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_device_events")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_device_events_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_device_events_id")),
     )
     with op.batch_alter_table("device_events", schema=None) as batch_op:
         batch_op.create_index(
@@ -181,6 +202,12 @@ def upgrade() -> None:
 
     op.create_table(
         "devices",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -212,10 +239,11 @@ def upgrade() -> None:
             name=op.f("fk_devices_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_devices")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_devices")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_devices_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_devices_id")),
     )
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.create_index(
@@ -227,6 +255,12 @@ def upgrade() -> None:
 
     op.create_table(
         "employees",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -258,10 +292,11 @@ def upgrade() -> None:
             name=op.f("fk_employees_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_employees")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_employees")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_employees_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_employees_id")),
     )
     with op.batch_alter_table("employees", schema=None) as batch_op:
         batch_op.create_index(
@@ -273,6 +308,12 @@ def upgrade() -> None:
 
     op.create_table(
         "invoices",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -304,10 +345,11 @@ def upgrade() -> None:
             name=op.f("fk_invoices_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoices")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_invoices")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_invoices_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_invoices_id")),
     )
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.create_index(
@@ -319,6 +361,12 @@ def upgrade() -> None:
 
     op.create_table(
         "journal_entries",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -350,10 +398,11 @@ def upgrade() -> None:
             name=op.f("fk_journal_entries_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_journal_entries")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_journal_entries")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_journal_entries_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_journal_entries_id")),
     )
     with op.batch_alter_table("journal_entries", schema=None) as batch_op:
         batch_op.create_index(
@@ -365,6 +414,12 @@ def upgrade() -> None:
 
     op.create_table(
         "locations",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -396,10 +451,11 @@ def upgrade() -> None:
             name=op.f("fk_locations_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_locations")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_locations")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_locations_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_locations_id")),
     )
     with op.batch_alter_table("locations", schema=None) as batch_op:
         batch_op.create_index(
@@ -411,6 +467,12 @@ def upgrade() -> None:
 
     op.create_table(
         "modifiers",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -442,10 +504,11 @@ def upgrade() -> None:
             name=op.f("fk_modifiers_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_modifiers")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_modifiers")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_modifiers_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_modifiers_id")),
     )
     with op.batch_alter_table("modifiers", schema=None) as batch_op:
         batch_op.create_index(
@@ -457,6 +520,12 @@ def upgrade() -> None:
 
     op.create_table(
         "orders",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -488,10 +557,11 @@ def upgrade() -> None:
             name=op.f("fk_orders_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_orders")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_orders_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_orders_id")),
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(
@@ -503,6 +573,12 @@ def upgrade() -> None:
 
     op.create_table(
         "payment_types",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -534,10 +610,11 @@ def upgrade() -> None:
             name=op.f("fk_payment_types_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_types")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_payment_types")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_payment_types_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_payment_types_id")),
     )
     with op.batch_alter_table("payment_types", schema=None) as batch_op:
         batch_op.create_index(
@@ -549,6 +626,12 @@ def upgrade() -> None:
 
     op.create_table(
         "products",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -580,10 +663,11 @@ def upgrade() -> None:
             name=op.f("fk_products_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_products")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_products_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_products_id")),
     )
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.create_index(
@@ -640,6 +724,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "reservations",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -671,10 +761,11 @@ def upgrade() -> None:
             name=op.f("fk_reservations_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_reservations")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_reservations")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_reservations_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_reservations_id")),
     )
     with op.batch_alter_table("reservations", schema=None) as batch_op:
         batch_op.create_index(
@@ -686,6 +777,12 @@ def upgrade() -> None:
 
     op.create_table(
         "shifts",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -717,10 +814,11 @@ def upgrade() -> None:
             name=op.f("fk_shifts_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_shifts")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_shifts")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_shifts_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_shifts_id")),
     )
     with op.batch_alter_table("shifts", schema=None) as batch_op:
         batch_op.create_index(
@@ -732,6 +830,12 @@ def upgrade() -> None:
 
     op.create_table(
         "stock_movements",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -763,10 +867,11 @@ def upgrade() -> None:
             name=op.f("fk_stock_movements_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_movements")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_stock_movements")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_stock_movements_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_stock_movements_id")),
     )
     with op.batch_alter_table("stock_movements", schema=None) as batch_op:
         batch_op.create_index(
@@ -824,6 +929,12 @@ def upgrade() -> None:
 
     op.create_table(
         "tables",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -855,10 +966,11 @@ def upgrade() -> None:
             name=op.f("fk_tables_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_tables")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_tables")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_tables_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_tables_id")),
     )
     with op.batch_alter_table("tables", schema=None) as batch_op:
         batch_op.create_index(
@@ -870,6 +982,12 @@ def upgrade() -> None:
 
     op.create_table(
         "tax_rates",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -901,10 +1019,11 @@ def upgrade() -> None:
             name=op.f("fk_tax_rates_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_tax_rates")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_tax_rates")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_tax_rates_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_tax_rates_id")),
     )
     with op.batch_alter_table("tax_rates", schema=None) as batch_op:
         batch_op.create_index(
@@ -916,6 +1035,12 @@ def upgrade() -> None:
 
     op.create_table(
         "vouchers",
+        sa.Column(
+            "row_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("source_id", sa.String(length=200), nullable=False),
@@ -947,10 +1072,11 @@ def upgrade() -> None:
             name=op.f("fk_vouchers_connection_id_connections"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_vouchers")),
+        sa.PrimaryKeyConstraint("row_id", name=op.f("pk_vouchers")),
         sa.UniqueConstraint(
             "connection_id", "source_id", name=op.f("uq_vouchers_connection_id_source_id")
         ),
+        sa.UniqueConstraint("id", name=op.f("uq_vouchers_id")),
     )
     with op.batch_alter_table("vouchers", schema=None) as batch_op:
         batch_op.create_index(
@@ -962,7 +1088,7 @@ def upgrade() -> None:
 
     op.create_table(
         "order_lines",
-        sa.Column("order_id", sa.String(length=40), nullable=False),
+        sa.Column("order_row", sa.BigInteger(), nullable=False),
         sa.Column("line_no", sa.Integer(), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("product_source_id", sa.String(length=200), nullable=True),
@@ -975,16 +1101,17 @@ def upgrade() -> None:
         sa.Column("tax", posbridge.store.types.ScaledDecimal(), nullable=False),
         sa.Column("modifier_count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["order_id"],
-            ["orders.id"],
-            name=op.f("fk_order_lines_order_id_orders"),
+            ["order_row"],
+            ["orders.row_id"],
+            name=op.f("fk_order_lines_order_row_orders"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("order_id", "line_no", name=op.f("pk_order_lines")),
+        sa.PrimaryKeyConstraint("order_row", "line_no", name=op.f("pk_order_lines")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "order_payments",
-        sa.Column("order_id", sa.String(length=40), nullable=False),
+        sa.Column("order_row", sa.BigInteger(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("method", sa.String(length=40), nullable=False),
@@ -992,28 +1119,30 @@ def upgrade() -> None:
         sa.Column("amount", posbridge.store.types.ScaledDecimal(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.ForeignKeyConstraint(
-            ["order_id"],
-            ["orders.id"],
-            name=op.f("fk_order_payments_order_id_orders"),
+            ["order_row"],
+            ["orders.row_id"],
+            name=op.f("fk_order_payments_order_row_orders"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("order_id", "seq", name=op.f("pk_order_payments")),
+        sa.PrimaryKeyConstraint("order_row", "seq", name=op.f("pk_order_payments")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "order_taxes",
-        sa.Column("order_id", sa.String(length=40), nullable=False),
+        sa.Column("order_row", sa.BigInteger(), nullable=False),
         sa.Column("rate", posbridge.store.types.ScaledDecimal(), nullable=False),
         sa.Column("connection_id", sa.String(length=40), nullable=False),
         sa.Column("net", posbridge.store.types.ScaledDecimal(), nullable=False),
         sa.Column("tax", posbridge.store.types.ScaledDecimal(), nullable=False),
         sa.Column("gross", posbridge.store.types.ScaledDecimal(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["order_id"],
-            ["orders.id"],
-            name=op.f("fk_order_taxes_order_id_orders"),
+            ["order_row"],
+            ["orders.row_id"],
+            name=op.f("fk_order_taxes_order_row_orders"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("order_id", "rate", name=op.f("pk_order_taxes")),
+        sa.PrimaryKeyConstraint("order_row", "rate", name=op.f("pk_order_taxes")),
+        sqlite_with_rowid=False,
     )
     # ### end Alembic commands ###
 
