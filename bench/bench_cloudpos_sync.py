@@ -46,7 +46,9 @@ def start_sandbox(days: int, per_day: int) -> tuple[subprocess.Popen[str], dict[
     return proc, json.loads(proc.stdout.readline())
 
 
-def child(base_url: str, licname: str, token: str, page_size: int) -> dict[str, object]:
+def child(
+    base_url: str, licname: str, token: str, page_size: int, workers: int = 1
+) -> dict[str, object]:
     """Runs in a fresh process: one full sync into a new SQLite file."""
     from posbridge.store.crypto import Vault
     from posbridge.store.repo import Store
@@ -62,10 +64,12 @@ def child(base_url: str, licname: str, token: str, page_size: int) -> dict[str, 
             {"page_size": page_size, "daily_limit": 1000000},
         )
         started = time.perf_counter()
-        result = SyncEngine(store).run("bench", streams=["orders"])
+        result = SyncEngine(store, workers=workers).run("bench")
         elapsed = time.perf_counter() - started
         with store.engine.connect() as conn:
-            lines = conn.exec_driver_sql("SELECT COUNT(*) FROM order_lines").scalar_one()
+            lines = conn.exec_driver_sql(
+                "SELECT COUNT(*) FROM order_lines WHERE component = 0"
+            ).scalar_one()
             payments = conn.exec_driver_sql("SELECT COUNT(*) FROM order_payments").scalar_one()
             db_bytes = Path(f"{tmp}/bench.db").stat().st_size
         (orders,) = [s for s in result.streams if s.name == "orders"]
@@ -80,6 +84,10 @@ def child(base_url: str, licname: str, token: str, page_size: int) -> dict[str, 
         "requests": result.requests,
         "page_size": page_size,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "worker_peak_rss_mb": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        ),
+        "workers": workers,
         "db_mb": round(db_bytes / 1e6, 1),
     }
 

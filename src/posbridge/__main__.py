@@ -2,4 +2,5 @@
 
 from posbridge.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes re-import this module: run only when executed
+    main()

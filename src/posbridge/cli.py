@@ -150,7 +150,7 @@ def sync(
     database_url: DbOption = None,
 ) -> None:
     """Sync connections; exits 1 when any connection failed."""
-    from posbridge.sync.engine import SyncEngine
+    from posbridge.sync.engine import SyncEngine, default_workers
 
     since_d, until_d = _date(since, "--since"), _date(until, "--until")
     store = _store(database_url)
@@ -158,7 +158,7 @@ def sync(
     if not targets:
         raise UsageError("no connections yet; add one with `posbridge connect`")
     with _progress() as (progress_fn, _):
-        engine = SyncEngine(store, progress=progress_fn)
+        engine = SyncEngine(store, progress=progress_fn, workers=default_workers())
         results = [
             engine.run(n, streams=stream, full=full, since=since_d, until=until_d) for n in targets
         ]

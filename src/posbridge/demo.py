@@ -20,7 +20,7 @@ from posbridge.sandboxes.runner import SandboxServer
 from posbridge.store.repo import Store
 from posbridge.store.tables import RECORD_TABLES, order_lines, order_payments
 from posbridge.store.types import from_micros
-from posbridge.sync.engine import ProgressFn, RunResult, SyncEngine
+from posbridge.sync.engine import ProgressFn, RunResult, SyncEngine, default_workers
 
 __all__ = ["DemoSummary", "demo_sandboxes", "run_demo", "summarize"]
 
@@ -73,7 +73,7 @@ def run_demo(
         names.append(name)
     if not names:
         raise SyncError("no sandboxes are registered")
-    engine = SyncEngine(store, progress=progress)
+    engine = SyncEngine(store, progress=progress, workers=default_workers())
     results = engine.run_many(names, trigger="demo")
     return summarize(store, results)
 
@@ -90,7 +90,7 @@ def summarize(store: Store, results: list[RunResult]) -> DemoSummary:
         n_lines = conn.execute(
             sa.select(sa.func.count())
             .select_from(order_lines.join(orders, order_lines.c.order_row == orders.c.row_id))
-            .where(live)
+            .where(live, order_lines.c.component == 0)
         ).scalar_one()
         amount = sa.func.sum(sa.type_coerce(order_payments.c.amount, sa.BigInteger))
         by_method = conn.execute(
@@ -104,8 +104,8 @@ def summarize(store: Store, results: list[RunResult]) -> DemoSummary:
         gross = sa.func.sum(sa.type_coerce(order_lines.c.gross, sa.BigInteger))
         top = conn.execute(
             sa.select(
-                sa.func.coalesce(products.c.number, order_lines.c.product_source_id),
-                order_lines.c.product_source_id,
+                sa.func.coalesce(products.c.number, order_lines.c.item_source_id),
+                order_lines.c.item_source_id,
                 qty,
                 gross,
                 sa.func.max(products.c.data),
@@ -115,12 +115,12 @@ def summarize(store: Store, results: list[RunResult]) -> DemoSummary:
                     products,
                     sa.and_(
                         products.c.connection_id == order_lines.c.connection_id,
-                        products.c.source_id == order_lines.c.product_source_id,
+                        products.c.source_id == order_lines.c.item_source_id,
                     ),
                 )
             )
-            .where(live)
-            .group_by(order_lines.c.product_source_id, products.c.number)
+            .where(live, order_lines.c.component == 0)
+            .group_by(order_lines.c.item_source_id, products.c.number)
             .order_by(gross.desc())
             .limit(10)
         ).all()

@@ -21,8 +21,17 @@ from posbridge.store.tables import RECORD_TABLES
 
 __all__ = ["duplicate_keys", "world_differences"]
 
-_PAYMENT_NAMES = {"cash", "bancontact", "voucher", "transfer", "visa", "chargecard",
-                  "luncheoncard", "americanexpress", "mastercard"}
+_PAYMENT_NAMES = {
+    "cash",
+    "bancontact",
+    "voucher",
+    "transfer",
+    "visa",
+    "chargecard",
+    "luncheoncard",
+    "americanexpress",
+    "mastercard",
+}
 _DOCTYPE = {1: "invoice", 2: "quote", 3: "credit_note"}
 
 
@@ -34,7 +43,9 @@ def duplicate_keys(store: Store, connection_id: str) -> list[str]:
             rows = conn.execute(
                 sa.select(table.c.source_id, sa.func.count())
                 .where(table.c.connection_id == connection_id)
-                .group_by(table.c.source_id).having(sa.func.count() > 1)).all()
+                .group_by(table.c.source_id)
+                .having(sa.func.count() > 1)
+            ).all()
             out += [f"{table.name}:{sid} ×{n}" for sid, n in rows]
     return out
 
@@ -43,8 +54,9 @@ def _by_id(records: Iterable[Any]) -> dict[str, Any]:
     return {r.record.source_id: r.record for r in records}
 
 
-def world_differences(store: Store, connection_id: str, world: Any, *,
-                      skip_tickets: Iterable[int] = ()) -> list[str]:
+def world_differences(
+    store: Store, connection_id: str, world: Any, *, skip_tickets: Iterable[int] = ()
+) -> list[str]:
     """Every difference between a CloudPOS sandbox world and what the store holds."""
     diffs: list[str] = duplicate_keys(store, connection_id)
     skip = set(skip_tickets)
@@ -80,11 +92,17 @@ def _orders(store: Store, cid: str, world: Any, skip: set[int]) -> list[str]:
             problems.append(f"{len(s.lines)} lines != {len(w.lines)}")
         for sl, wl in zip(s.lines, w.lines, strict=False):
             if (sl.quantity, sl.unit_price_gross, sl.tax_rate, sl.product_source_id) != (
-                    wl.quantity, wl.price, wl.vat, str(wl.product_id)):
+                wl.quantity,
+                wl.price,
+                wl.vat,
+                str(wl.product_id),
+            ):
                 problems.append(f"line {sl.line_no} differs")
             if sl.gross != wl.gross:
                 problems.append(f"line {sl.line_no} gross {sl.gross} != {wl.gross}")
-            got_mods = [(m.modifier_source_id, m.unit_price_gross, m.tax_rate) for m in sl.modifiers]
+            got_mods = [
+                (m.modifier_source_id, m.unit_price_gross, m.tax_rate) for m in sl.modifiers
+            ]
             want_mods = [(str(x.subproduct_id), x.price, x.vat) for x in wl.subs]
             if got_mods != want_mods:
                 problems.append(f"line {sl.line_no} modifiers {got_mods} != {want_mods}")
@@ -106,7 +124,11 @@ def _catalog(store: Store, cid: str, world: Any) -> list[str]:
         sp = products.pop(str(pid), None)
         if not isinstance(sp, Product):
             diffs.append(f"product {pid} missing")
-        elif (sp.name, sp.prices[0].amount, sp.category_source_id) != (wp.name, wp.price, str(wp.category_id)):
+        elif (sp.name, sp.prices[0].amount, sp.category_source_id) != (
+            wp.name,
+            wp.price,
+            str(wp.category_id),
+        ):
             diffs.append(f"product {pid} differs")
     diffs += [f"product {p} not in the world" for p in products]
     customers = _by_id(store.records("customer", cid))
@@ -117,10 +139,14 @@ def _catalog(store: Store, cid: str, world: Any) -> list[str]:
         elif (sc.email or "", sc.company_name or "") != (wc.email or "", wc.companyname or ""):
             diffs.append(f"customer {cust_id} differs")
     diffs += [f"customer {c} not in the world" for c in customers]
-    for kind, expected in (("category", len(world.categories)), ("modifier", len(world.subproducts)),
-                           ("employee", len(world.users)), ("table", len(world.tables)),
-                           ("location", len(world.establishments)),
-                           ("payment_type", len(world.payment_types))):
+    for kind, expected in (
+        ("category", len(world.categories)),
+        ("modifier", len(world.subproducts)),
+        ("employee", len(world.users)),
+        ("table", len(world.tables)),
+        ("location", len(world.establishments)),
+        ("payment_type", len(world.payment_types)),
+    ):
         got = store.count(kind, cid)
         if got != expected:
             diffs.append(f"{kind}: {got} stored, {expected} in the world")
@@ -136,7 +162,11 @@ def _documents(store: Store, cid: str, world: Any) -> list[str]:
             diffs.append(f"document {doc.id} missing")
             continue
         if (si.kind, si.number, si.total_gross, len(si.lines)) != (
-                _DOCTYPE[doc.doctype], doc.number, doc.total, len(doc.lines)):
+            _DOCTYPE[doc.doctype],
+            doc.number,
+            doc.total,
+            len(doc.lines),
+        ):
             diffs.append(f"document {doc.id} differs")
         if sum((x.gross for x in si.lines), Decimal(0)) != si.total_gross:
             diffs.append(f"document {doc.id}: lines do not add up")
@@ -153,7 +183,11 @@ def _vouchers_and_reports(store: Store, cid: str, world: Any) -> list[str]:
             diffs.append(f"gift voucher {gv.id} missing or different")
     for cp in world.coupons:
         v = vouchers.get(f"coupon:{cp.id}")
-        if not isinstance(v, Voucher) or (v.code, v.value, v.redeemed) != (cp.barcode, cp.value, cp.used):
+        if not isinstance(v, Voucher) or (v.code, v.value, v.redeemed) != (
+            cp.barcode,
+            cp.value,
+            cp.used,
+        ):
             diffs.append(f"coupon {cp.id} missing or different")
     credit: dict[int, Decimal] = {}
     for entry in world.customer_credits:
@@ -166,7 +200,10 @@ def _vouchers_and_reports(store: Store, cid: str, world: Any) -> list[str]:
     for z in world.zreports:
         s = shifts.get(f"z:{z.id}")
         if not isinstance(s, Shift) or (s.ticket_count, s.total_gross, s.total_net) != (
-                z.ticketcount, z.total_incl, z.total_excl):
+            z.ticketcount,
+            z.total_incl,
+            z.total_excl,
+        ):
             diffs.append(f"Z report {z.id} missing or different")
     for entry in world.clock_entries:
         if f"clock:{entry.id}" not in shifts:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from posbridge.model import Shift
 from posbridge.store.repo import ConnectionRow, Store
-from posbridge.store.tables import RECORD_TABLES, order_taxes
+from posbridge.store.tables import RECORD_TABLES, order_lines
 from posbridge.store.types import from_micros
 
 __all__ = ["ClosureCheck", "verify_connection"]
@@ -104,8 +104,8 @@ def _check(store: Store, row: ConnectionRow, z: Shift) -> ClosureCheck:
             sa.select(_micros_sum(orders.c.total_gross)).where(in_range)
         ).scalar_one()
         net = conn.execute(
-            sa.select(_micros_sum(order_taxes.c.net))
-            .select_from(order_taxes.join(orders, order_taxes.c.order_row == orders.c.row_id))
+            sa.select(_micros_sum(order_lines.c.net))
+            .select_from(order_lines.join(orders, order_lines.c.order_row == orders.c.row_id))
             .where(in_range)
         ).scalar_one()
     present = set(numbers)

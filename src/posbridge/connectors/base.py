@@ -73,13 +73,15 @@ class FetchContext:
 
 @dataclass(slots=True)
 class Page:
-    """One vendor page: raw records (decoded dicts and their raw JSON bytes) and state.
+    """One vendor page: raw records (their exact JSON bytes, maybe decoded) and state.
 
-    `state` is what the engine stores with this page in the same transaction; it must
-    describe a position from which fetching again loses nothing.
+    `records` may be None when the stream declares `decode`: the engine then decodes each
+    raw record where it maps it (possibly in a worker process). `state` is what the engine
+    stores with this page in the same transaction; it must describe a position from which
+    fetching again loses nothing.
     """
 
-    records: list[dict[str, Any]]
+    records: list[dict[str, Any]] | None
     raw: list[bytes]
     state: dict[str, Any] = field(default_factory=dict)
     requests: int = 1
@@ -95,7 +97,8 @@ class Stream:
     streams that are due, most urgent first (`priority`, lower = more urgent).
     `source_key` names the raw field holding the vendor id (for quarantine entries of
     records that fail to map); `supports_backfill` streams honour `since`/`until`.
-    `related` derives records the vendor only mentions inside this stream's records
+    `decode` (a module-level function: raw record bytes → dict) lets the engine map big
+    pages in a worker process. `related` derives records the vendor only mentions inside this stream's records
     (CloudPOS has no kassa list: devices come from the orders' `kassaid`).
     """
 
@@ -111,6 +114,7 @@ class Stream:
     detect_deletions: bool = True
     description: str = ""
     related: Callable[[Record], Sequence[Record]] | None = None
+    decode: Callable[[bytes], Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

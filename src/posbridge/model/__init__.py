@@ -59,7 +59,20 @@ __all__ = [
     "TaxRate",
     "TaxTotal",
     "Voucher",
+    "table_name",
 ]
+
+
+def table_name(object_type: str) -> str:
+    """Plural table (and stream) name of an object type: `order` → `orders`."""
+    special = {
+        "category": "categories",
+        "device_event": "device_events",
+        "journal_entry": "journal_entries",
+        "tax_rate": "tax_rates",
+    }
+    return special.get(object_type, object_type + "s")
+
 
 #: object type name -> model class; the store has one table per entry.
 MODELS: dict[str, type[Record]] = {

@@ -8,76 +8,51 @@ Unchanged records (same raw hash) are skipped before any write.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 
-from posbridge.model import Order, OrderLine, Record
+from posbridge.model import Record
+from posbridge.store.rows import COLUMNS, UPDATED, PreparedTable, RowBuilder, record_id
 from posbridge.store.tables import RECORD_TABLES, table_name
-from posbridge.store.types import iso_utc, to_micros
 
-__all__ = ["PageWrite", "RecordWriter", "record_id"]
+__all__ = ["PageWrite", "PreparedTable", "RecordWriter", "record_id"]
 
-_encode = msgspec.json.Encoder(decimal_format="string").encode
-
-_INDEXED = (
-    "source_updated_at",
-    "occurred_at",
-    "business_date",
-    "location_source_id",
-    "device_source_id",
-    "customer_source_id",
-    "employee_source_id",
-    "number",
-    "kind",
-    "status",
-    "currency",
-    "total_gross",
-)
-_COLUMNS = (
-    "id",
-    "connection_id",
-    "source_id",
-    "hash",
-    "data",
-    "raw",
-    *_INDEXED,
-    "first_seen_at",
-    "updated_at",
-    "deleted_at",
-)
-_UPDATED = [c for c in _COLUMNS if c not in ("id", "connection_id", "source_id", "first_seen_at")]
-# Indexed columns some models call differently.
-_ALIASES = {
-    "occurred_at": ("occurred_at", "opened_at", "starts_at"),
-    "business_date": ("business_date", "issued_on", "entry_date"),
+_CHILD_TABLES = ("order_lines", "order_payments")
+_CHILD_COLUMNS = {
+    "order_lines": (
+        "order_row",
+        "line_no",
+        "component",
+        "connection_id",
+        "item_source_id",
+        "name",
+        "quantity",
+        "unit_price_gross",
+        "tax_rate",
+        "discount",
+        "gross",
+        "net",
+        "tax",
+    ),
+    "order_payments": (
+        "order_row",
+        "seq",
+        "connection_id",
+        "method",
+        "vendor_method",
+        "amount",
+        "currency",
+        "card_brand",
+        "is_change",
+        "tip",
+    ),
 }
-
-
-@lru_cache(maxsize=64)
-def _plan(model: type[Record]) -> tuple[str | None, ...]:
-    """Per model: which attribute feeds each indexed column (None: the model has none)."""
-    fields = set(model.__struct_fields__)
-    plan: list[str | None] = []
-    for column in _INDEXED:
-        names = _ALIASES.get(column, (column,))
-        plan.append(next((n for n in names if n in fields), None))
-    return tuple(plan)
-
-
-def record_id(connection_id: str, object_type: str, source_id: str) -> str:
-    """posbridge's stable id of a record: the same vendor record always gets the same id."""
-    digest = hashlib.blake2b(
-        f"{connection_id}\x1f{object_type}\x1f{source_id}".encode(), digest_size=12
-    ).hexdigest()
-    return f"{object_type[:3]}_{digest}"
+_ZERO = Decimal(0)
 
 
 @dataclass(slots=True)
@@ -94,23 +69,18 @@ class RecordWriter:
 
     def __init__(self, dialect: str, *, hash_salt: bytes = b"") -> None:
         self.dialect = dialect
-        self.hash_salt = hash_salt
         self._ph = "?" if dialect == "sqlite" else "%s"
-        self._ts: Callable[[datetime], Any] = iso_utc if dialect == "sqlite" else (lambda v: v)
-        self._day: Callable[[date], Any] = (
-            (lambda d: d.isoformat()) if dialect == "sqlite" else (lambda d: d)
-        )
         self._sql: dict[str, str] = {}
-        self._line_tails: dict[int, tuple[OrderLine, tuple[Any, ...]]] = {}
+        self.rows = RowBuilder(dialect, hash_salt=hash_salt)
 
     # -- SQL text, built once per table -------------------------------------------------
     def _upsert_sql(self, table: str) -> str:
         sql = self._sql.get(table)
         if sql is None:
-            marks = ", ".join([self._ph] * len(_COLUMNS))
-            sets = ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+            marks = ", ".join([self._ph] * len(COLUMNS))
+            sets = ", ".join(f"{c} = excluded.{c}" for c in UPDATED)
             sql = (
-                f"INSERT INTO {table} ({', '.join(_COLUMNS)}) VALUES ({marks}) "
+                f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({marks}) "
                 f"ON CONFLICT (connection_id, source_id) DO UPDATE SET {sets}"
             )
             self._sql[table] = sql
@@ -134,34 +104,31 @@ class RecordWriter:
         return found
 
     # -- the hot path ---------------------------------------------------------------------
-    def write(
+    def prepare(
         self,
-        conn: sa.Connection,
         connection_id: str,
         object_type: str,
         items: Iterable[tuple[Record, bytes]],
         now: datetime,
-    ) -> PageWrite:
-        """Upsert one page in the caller's transaction; skip records whose raw is unchanged."""
-        table = table_name(object_type)
-        salt = self.hash_salt
-        latest: dict[str, tuple[Record, bytes, str]] = {}
-        for record, raw in items:  # a page that repeats a record keeps its last version
-            digest = hashlib.blake2b(raw + salt, digest_size=16).hexdigest()
-            latest[record.source_id] = (record, raw, digest)
+    ) -> PreparedTable:
+        """Build a page's rows (see `RowBuilder.prepare`)."""
+        return self.rows.prepare(connection_id, object_type, items, now)
+
+    def apply(self, conn: sa.Connection, connection_id: str, prepared: PreparedTable) -> PageWrite:
+        """Upsert prepared rows in the caller's transaction; unchanged raw hashes are skipped."""
         result = PageWrite()
-        if not latest:
+        if not prepared.rows:
             return result
+        table = table_name(prepared.object_type)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        existing = self._existing(cursor, table, connection_id, list(latest))
-        ts_now = self._ts(now)
+        existing = self._existing(cursor, table, connection_id, list(prepared.rows))
         rows: list[tuple[Any, ...]] = []
         changed_rows: list[int] = []
         fresh: list[str] = []
-        written: list[tuple[str, Record]] = []
-        for source_id, (record, raw, digest) in latest.items():
+        written: list[str] = []
+        for source_id, row in prepared.rows.items():
             prior = existing.get(source_id)
-            if prior is not None and prior[0] == digest and prior[1] is None:
+            if prior is not None and prior[0] == row[3] and prior[1] is None:
                 result.unchanged += 1
                 continue
             if prior is None:
@@ -170,128 +137,64 @@ class RecordWriter:
             else:
                 result.updated += 1
                 changed_rows.append(prior[2])
-            rid = record_id(connection_id, object_type, source_id)
-            rows.append(self._row(rid, connection_id, record, raw, digest, ts_now))
-            written.append((source_id, record))
+            rows.append(row)
+            written.append(source_id)
         if rows:
             cursor.executemany(self._upsert_sql(table), rows)
-            if object_type == "order":
+            if prepared.children:
                 row_ids = {sid: prior[2] for sid, prior in existing.items()}
                 row_ids |= {
                     sid: v[2]
                     for sid, v in self._existing(cursor, table, connection_id, fresh).items()
                 }
-                self._write_order_children(
-                    cursor, connection_id, changed_rows, [(row_ids[sid], r) for sid, r in written]
-                )
+                self._write_children(cursor, changed_rows, prepared, row_ids, written)
         return result
 
-    def _row(
-        self, rid: str, connection_id: str, record: Record, raw: bytes, digest: str, ts_now: Any
-    ) -> tuple[Any, ...]:
-        values: list[Any] = [
-            rid,
-            connection_id,
-            record.source_id,
-            digest,
-            _encode(record).decode(),
-            raw.decode(),
-        ]
-        for attr in _plan(type(record)):
-            value = None if attr is None else getattr(record, attr)
-            if value is None:
-                values.append(None)
-            elif isinstance(value, datetime):
-                values.append(self._ts(value))
-            elif isinstance(value, date):
-                values.append(self._day(value))
-            elif isinstance(value, Decimal):
-                values.append(to_micros(value))
-            else:
-                values.append(value)
-        values += (ts_now, ts_now, None)
-        return tuple(values)
+    def write(
+        self,
+        conn: sa.Connection,
+        connection_id: str,
+        object_type: str,
+        items: Iterable[tuple[Record, bytes]],
+        now: datetime,
+    ) -> PageWrite:
+        """prepare + apply in one go (small pages, derived records, tests)."""
+        return self.apply(conn, connection_id, self.prepare(connection_id, object_type, items, now))
 
-    def _write_order_children(
+    def _write_children(
         self,
         cursor: Any,
-        connection_id: str,
         changed: list[int],
-        written: list[tuple[int, Record]],
+        prepared: PreparedTable,
+        row_ids: dict[str, int],
+        written: list[str],
     ) -> None:
         ph = self._ph
-        for table in ("order_lines", "order_payments", "order_taxes"):
+        for table in _CHILD_TABLES:
             for start in range(0, len(changed), 500):
                 chunk = changed[start : start + 500]
                 cursor.execute(
                     f"DELETE FROM {table} WHERE order_row IN ({', '.join([ph] * len(chunk))})",
                     chunk,
                 )
-        lines: list[tuple[Any, ...]] = []
-        payments: list[tuple[Any, ...]] = []
-        taxes: list[tuple[Any, ...]] = []
-        m = to_micros
-        add_line, add_payment, add_tax = lines.append, payments.append, taxes.append
-        tails = self._line_tails
-        if len(tails) > 100_000:
-            tails.clear()
-        for rid, record in written:
-            assert isinstance(record, Order)
-            for line in record.lines:
-                # Mapping shares identical line objects between orders: convert each once.
-                cached = tails.get(id(line))
-                if cached is None or cached[0] is not line:
-                    cached = (
-                        line,
-                        (
-                            line.line_no,
-                            connection_id,
-                            line.product_source_id,
-                            line.name,
-                            m(line.quantity),
-                            m(line.unit_price_gross),
-                            m(line.tax_rate),
-                            m(line.gross),
-                            m(line.net),
-                            m(line.tax),
-                            len(line.modifiers),
-                        ),
-                    )
-                    tails[id(line)] = cached
-                add_line((rid, *cached[1]))
-            for seq, payment in enumerate(record.payments, 1):
-                add_payment(
-                    (
-                        rid,
-                        seq,
-                        connection_id,
-                        payment.method,
-                        payment.vendor_method,
-                        m(payment.amount),
-                        payment.currency,
-                    )
-                )
-            for tax in record.taxes:
-                add_tax((rid, m(tax.rate), connection_id, m(tax.net), m(tax.tax), m(tax.gross)))
-        if lines:
-            cursor.executemany(
-                "INSERT INTO order_lines (order_row, line_no, connection_id, product_source_id, "
-                "name, quantity, unit_price_gross, tax_rate, gross, net, tax, modifier_count) "
-                f"VALUES ({', '.join([ph] * 12)})",
-                lines,
-            )
-        if payments:
-            cursor.executemany(
-                "INSERT INTO order_payments (order_row, seq, connection_id, method, "
-                f"vendor_method, amount, currency) VALUES ({', '.join([ph] * 7)})",
-                payments,
-            )
-        if taxes:
-            cursor.executemany(
-                "INSERT INTO order_taxes (order_row, rate, connection_id, net, tax, gross) "
-                f"VALUES ({', '.join([ph] * 6)})",
-                taxes,
-            )
+        batches: tuple[list[tuple[Any, ...]], ...] = ([], [])
+        for sid in written:
+            row_id = row_ids[sid]
+            for index, tail in prepared.children.get(sid, ()):
+                batches[index].append((row_id, *tail))
+        for table, batch in zip(_CHILD_TABLES, batches, strict=True):
+            if batch:
+                cursor.executemany(self._child_sql(table, len(batch[0])), batch)
+
+    def _child_sql(self, table: str, width: int) -> str:
+        key = f"child:{table}"
+        sql = self._sql.get(key)
+        if sql is None:
+            columns = _CHILD_COLUMNS[table]
+            assert len(columns) == width
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([self._ph] * width)})"
+            self._sql[key] = sql
+        return sql
 
     def mark_missing(
         self,

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -17,13 +18,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from posbridge.errors import StoreError, SyncError
-from posbridge.model import MODELS, Record
+from posbridge.model import MODELS, LineModifier, OrderLine, Payment, Record
 from posbridge.store.crypto import Vault
 from posbridge.store.db import create_db_engine, migrate
 from posbridge.store.records import RecordWriter
 from posbridge.store.tables import (
     RECORD_TABLES,
     connections,
+    order_lines,
+    order_payments,
     quarantine,
     request_budget,
     stream_state,
@@ -63,6 +66,67 @@ class StoredRecord:
     first_seen_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+
+
+def _order_children(
+    conn: sa.Connection, row_ids: list[int]
+) -> dict[int, tuple[list[OrderLine], list[Payment]]]:
+    """Rebuild orders' lines (from their components) and payments from the child tables."""
+    out: dict[int, tuple[list[OrderLine], list[Payment]]] = {r: ([], []) for r in row_ids}
+    if not row_ids:
+        return out
+    lc, pc = order_lines.c, order_payments.c
+    parts: dict[tuple[int, int], list[Any]] = {}
+    for r in conn.execute(
+        sa.select(order_lines)
+        .where(lc.order_row.in_(row_ids))
+        .order_by(lc.order_row, lc.line_no, lc.component)
+    ):
+        parts.setdefault((r.order_row, r.line_no), []).append(r)
+    for (row_id, line_no), comps in parts.items():
+        base, mods = comps[0], comps[1:]
+        modifiers = [
+            LineModifier(
+                name=c.name,
+                modifier_source_id=c.item_source_id,
+                unit_price_gross=c.unit_price_gross,
+                tax_rate=c.tax_rate,
+                gross=c.gross,
+                net=c.net,
+                tax=c.tax,
+            )
+            for c in mods
+        ]
+        out[row_id][0].append(
+            OrderLine(
+                line_no=line_no,
+                product_source_id=base.item_source_id,
+                name=base.name,
+                quantity=base.quantity,
+                unit_price_gross=base.unit_price_gross,
+                tax_rate=base.tax_rate,
+                discount=base.discount,
+                gross=sum((c.gross for c in comps), Decimal(0)),
+                net=sum((c.net for c in comps), Decimal(0)),
+                tax=sum((c.tax for c in comps), Decimal(0)),
+                modifiers=modifiers,
+            )
+        )
+    for r in conn.execute(
+        sa.select(order_payments).where(pc.order_row.in_(row_ids)).order_by(pc.order_row, pc.seq)
+    ):
+        out[r.order_row][1].append(
+            Payment(
+                method=r.method,
+                vendor_method=r.vendor_method,
+                amount=r.amount,
+                currency=r.currency,
+                card_brand=r.card_brand,
+                is_change=bool(r.is_change),
+                tip=r.tip,
+            )
+        )
+    return {k: v for k, v in out.items() if v[0] or v[1]}
 
 
 def _now() -> datetime:
@@ -442,6 +506,7 @@ class Store:
         table = RECORD_TABLES[object_type]
         decoder = msgspec.json.Decoder(MODELS[object_type])
         q = sa.select(
+            table.c.row_id,
             table.c.id,
             table.c.connection_id,
             table.c.data,
@@ -455,18 +520,28 @@ class Store:
         if not include_deleted:
             q = q.where(table.c.deleted_at.is_(None))
         q = q.order_by(table.c.connection_id, table.c.occurred_at, table.c.source_id)
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn, self.engine.connect() as side:
             result = conn.execution_options(yield_per=batch).execute(q)
-            for r in result:
-                yield StoredRecord(
-                    id=r.id,
-                    connection_id=r.connection_id,
-                    record=decoder.decode(r.data),
-                    raw=msgspec.json.decode(r.raw),
-                    first_seen_at=r.first_seen_at,
-                    updated_at=r.updated_at,
-                    deleted_at=r.deleted_at,
+            for rows in result.partitions():
+                children = (
+                    _order_children(side, [r.row_id for r in rows])
+                    if object_type == "order"
+                    else {}
                 )
+                for r in rows:
+                    record = decoder.decode(r.data)
+                    if r.row_id in children:
+                        lines, payments = children[r.row_id]
+                        record = msgspec.structs.replace(record, lines=lines, payments=payments)
+                    yield StoredRecord(
+                        id=r.id,
+                        connection_id=r.connection_id,
+                        record=record,
+                        raw=msgspec.json.decode(r.raw),
+                        first_seen_at=r.first_seen_at,
+                        updated_at=r.updated_at,
+                        deleted_at=r.deleted_at,
+                    )
 
     def count(self, object_type: str, connection_id: str | None = None) -> int:
         """Live records of one type."""

@@ -4,8 +4,8 @@ Every normalized object table has the same shape: the upsert key (connection_id,
 source_id) — the object type is the table — the normalized record as JSON (`data`), the
 vendor's record exactly as received (`raw`), a `hash` of the raw record that makes
 re-reading unchanged records a no-op, and a few indexed columns that the API and
-reports filter on. Orders also get flat child tables (lines, payments, VAT breakdown) so
-revenue reports run as SQL aggregates.
+reports filter on. Orders keep their lines (one row per product or modifier component)
+and payments in child tables, so revenue and VAT reports run as SQL aggregates.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from posbridge.model import MODELS
+from posbridge.model import MODELS, table_name
 from posbridge.store.types import IsoDate, ScaledDecimal, UTCDateTime
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "metadata",
     "order_lines",
     "order_payments",
-    "order_taxes",
     "quarantine",
     "request_budget",
     "stream_state",
@@ -142,17 +141,6 @@ quarantine = Table(
 )
 
 
-def table_name(object_type: str) -> str:
-    """Plural table (and stream) name of an object type: `order` → `orders`."""
-    special = {
-        "category": "categories",
-        "device_event": "device_events",
-        "journal_entry": "journal_entries",
-        "tax_rate": "tax_rates",
-    }
-    return special.get(object_type, object_type + "s")
-
-
 #: BIGINT identity on PostgreSQL; INTEGER PRIMARY KEY (the rowid itself) on SQLite.
 _ROW_ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -203,20 +191,24 @@ RECORD_TABLES: dict[str, Table] = {t: _record_table(t) for t in MODELS}
 order_lines = Table(
     "order_lines",
     metadata,
+    # One row per line component: 0 is the product part, 1..n its modifiers, each with its
+    # own VAT rate, so revenue and VAT by rate are plain SUMs; a line's totals are the sum of
+    # its components. The order's `data` JSON omits lines and payments: they live here.
     Column(
         "order_row", BigInteger, ForeignKey("orders.row_id", ondelete="CASCADE"), primary_key=True
     ),
     Column("line_no", Integer, primary_key=True),
+    Column("component", Integer, primary_key=True),
     Column("connection_id", String(40), nullable=False),
-    Column("product_source_id", String(200)),
+    Column("item_source_id", String(200)),
     Column("name", Text),
     Column("quantity", ScaledDecimal(), nullable=False),
     Column("unit_price_gross", ScaledDecimal(), nullable=False),
     Column("tax_rate", ScaledDecimal(), nullable=False),
+    Column("discount", ScaledDecimal(), nullable=False),
     Column("gross", ScaledDecimal(), nullable=False),
     Column("net", ScaledDecimal(), nullable=False),
     Column("tax", ScaledDecimal(), nullable=False),
-    Column("modifier_count", Integer, nullable=False, default=0),
     sqlite_with_rowid=False,
 )
 
@@ -232,19 +224,8 @@ order_payments = Table(
     Column("vendor_method", String(100), nullable=False),
     Column("amount", ScaledDecimal(), nullable=False),
     Column("currency", String(3), nullable=False),
-    sqlite_with_rowid=False,
-)
-
-order_taxes = Table(
-    "order_taxes",
-    metadata,
-    Column(
-        "order_row", BigInteger, ForeignKey("orders.row_id", ondelete="CASCADE"), primary_key=True
-    ),
-    Column("rate", ScaledDecimal(), primary_key=True),
-    Column("connection_id", String(40), nullable=False),
-    Column("net", ScaledDecimal(), nullable=False),
-    Column("tax", ScaledDecimal(), nullable=False),
-    Column("gross", ScaledDecimal(), nullable=False),
+    Column("card_brand", String(60)),
+    Column("is_change", Integer, nullable=False, default=0),
+    Column("tip", ScaledDecimal(), nullable=False),
     sqlite_with_rowid=False,
 )

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -36,9 +39,9 @@ from posbridge.errors import (
     QuotaExhausted,
     SyncError,
 )
-from posbridge.model import Record
 from posbridge.store.repo import ConnectionRow, Store
 from posbridge.sync.prefetch import CommitThread, Prefetcher
+from posbridge.sync.worker import MappedPage, PageSpec, new_pool, prepare_page, warm_up
 
 __all__ = [
     "ProgressFn",
@@ -47,6 +50,7 @@ __all__ = [
     "SyncEngine",
     "budget_for",
     "build_connector",
+    "default_workers",
 ]
 
 log = logging.getLogger("posbridge.sync")
@@ -55,7 +59,8 @@ _encode = msgspec.json.encode
 #: called after each committed page: (connection name, stream, records in page, totals so far)
 ProgressFn = Callable[[str, str, int, "StreamOutcome"], None]
 
-_MAPPING_ERRORS = (PosbridgeError, ValueError, KeyError, TypeError, ArithmeticError, AttributeError)
+#: pages smaller than this are mapped in-process (a worker round trip costs more)
+_POOL_MIN_PAGE = 200
 
 
 @dataclass(slots=True)
@@ -73,17 +78,6 @@ class StreamOutcome:
     requests: int = 0
     error: str | None = None
     error_kind: str | None = None
-
-
-@dataclass(slots=True)
-class _MappedPage:
-    """A page after mapping, ready to commit."""
-
-    fetched: int
-    state: dict[str, Any]
-    good: list[tuple[Record, bytes]] = field(default_factory=list)
-    bad: list[tuple[str | None, str, str, bytes]] = field(default_factory=list)
-    related: dict[tuple[str, str], tuple[Record, bytes]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -120,6 +114,11 @@ def build_connector(
         row.base_url, vendor=row.vendor, budget=budget, retry=retry, transport=transport
     )
     return cls(settings, client)
+
+
+def default_workers() -> int:
+    """Worker processes for mapping: one when a second core exists, else none."""
+    return 1 if (os.cpu_count() or 1) > 1 else 0
 
 
 @contextmanager
@@ -164,8 +163,11 @@ class SyncEngine:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         progress: ProgressFn | None = None,
+        workers: int = 0,
     ) -> None:
         self.store = store
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
         self.clock = clock
         self.retry = retry
         self.transport = transport
@@ -185,15 +187,18 @@ class SyncEngine:
     ) -> RunResult:
         """Sync one connection; never raises for vendor trouble, reports it instead."""
         with _bulk_gc():
-            return self._run(
-                name,
-                streams=streams,
-                full=full,
-                since=since,
-                until=until,
-                trigger=trigger,
-                due_only=due_only,
-            )
+            try:
+                return self._run(
+                    name,
+                    streams=streams,
+                    full=full,
+                    since=since,
+                    until=until,
+                    trigger=trigger,
+                    due_only=due_only,
+                )
+            finally:
+                self.close()
 
     def _run(
         self,
@@ -329,7 +334,17 @@ class SyncEngine:
         quarantined = self.store.quarantined_ids(row.id, stream.name)
         before = connector.http.requests_made
 
-        def commit(mapped: _MappedPage) -> None:
+        def commit(item: tuple[MappedPage | Future[MappedPage], PageSpec, Page]) -> None:
+            pending, spec, page = item
+            if isinstance(pending, Future):
+                try:
+                    mapped = pending.result()
+                except BrokenProcessPool:  # a worker died: map this page here instead
+                    log.warning("mapping worker died; mapping in-process")
+                    self.workers = 0
+                    mapped = prepare_page(spec, page.records, page.raw, page.state)
+            else:
+                mapped = pending
             self._commit_page(
                 row,
                 connector,
@@ -344,10 +359,34 @@ class SyncEngine:
             if self.progress:
                 self.progress(row.name, stream.name, mapped.fetched, outcome)
 
+        if self.workers > 0 and stream.decode is not None and stream.mode == "incremental":
+            self._ensure_pool()  # start the worker now; it imports while the first pages download
         try:
-            with CommitThread(commit) as committer:
+            with CommitThread(commit, depth=3) as committer:
                 for page in Prefetcher(stream.fetch(ctx)):
-                    committer.submit(self._map_page(stream, page))
+                    spec = PageSpec(
+                        row.id,
+                        self.store.engine.dialect.name,
+                        stream.model.object_type,
+                        stream.source_key,
+                        stream.to_model,
+                        stream.decode,
+                        stream.related,
+                        self.clock(),
+                    )
+                    pool = self._pool_for(stream, page)
+                    future = None
+                    if pool is not None:
+                        try:
+                            future = pool.submit(prepare_page, spec, None, page.raw, page.state)
+                        except BrokenProcessPool:
+                            log.warning("mapping worker pool is broken; mapping in-process")
+                            self.workers = 0
+                    if future is not None:
+                        committer.submit((future, spec, page))
+                    else:
+                        mapped = prepare_page(spec, page.records, page.raw, page.state)
+                        committer.submit((mapped, spec, page))
             if seen is not None and stream.detect_deletions:
                 with self.store.engine.begin() as conn:
                     outcome.deleted = self.store.writer.mark_missing(
@@ -380,32 +419,12 @@ class SyncEngine:
         finally:
             outcome.requests = connector.http.requests_made - before
 
-    @staticmethod
-    def _map_page(stream: Stream, page: Page) -> _MappedPage:
-        """Map every record of a page; failures become quarantine entries (pure CPU)."""
-        mapped = _MappedPage(fetched=len(page.records), state=page.state)
-        for raw_dict, raw_bytes in zip(page.records, page.raw, strict=True):
-            try:
-                record = stream.to_model(raw_dict)
-            except _MAPPING_ERRORS as exc:
-                sid = raw_dict.get(stream.source_key) if isinstance(raw_dict, dict) else None
-                kind = exc.kind if isinstance(exc, PosbridgeError) else "MappingError"
-                mapped.bad.append(
-                    (None if sid is None else str(sid), kind, _reason(exc), raw_bytes)
-                )
-                continue
-            mapped.good.append((record, raw_bytes))
-            if stream.related is not None:
-                for extra in stream.related(record):
-                    mapped.related[(extra.object_type, extra.source_id)] = (extra, _encode(extra))
-        return mapped
-
     def _commit_page(
         self,
         row: ConnectionRow,
         connector: Connector,
         stream: Stream,
-        mapped: _MappedPage,
+        mapped: MappedPage,
         outcome: StreamOutcome,
         run_id: int,
         seen: set[str] | None,
@@ -415,16 +434,13 @@ class SyncEngine:
     ) -> None:
         """One transaction: records, derived records, quarantine, stream state, budget."""
         now = self.clock()
-        good, bad, related = mapped.good, mapped.bad, mapped.related
         outcome.fetched += mapped.fetched
         with self.store.engine.begin() as conn:
-            written = self.store.writer.write(conn, row.id, stream.model.object_type, good, now)
-            by_type: dict[str, list[tuple[Record, bytes]]] = {}
-            for (otype, _sid), item in related.items():
-                by_type.setdefault(otype, []).append(item)
-            for otype, items in by_type.items():
-                self.store.writer.write(conn, row.id, otype, items, now)
-            for sid, kind, reason, raw in bad:
+            main, *derived = mapped.tables
+            written = self.store.writer.apply(conn, row.id, main)
+            for table in derived:
+                self.store.writer.apply(conn, row.id, table)
+            for sid, kind, reason, raw in mapped.bad:
                 self.store.quarantine(
                     conn,
                     row.id,
@@ -438,7 +454,7 @@ class SyncEngine:
                     now,
                 )
             if quarantined:
-                fixed = [r.source_id for r, _ in good if r.source_id in quarantined]
+                fixed = [sid for sid in mapped.good_ids if sid in quarantined]
                 if fixed:
                     self.store.resolve_quarantined(conn, row.id, stream.name, fixed, now)
                     quarantined.difference_update(fixed)
@@ -457,10 +473,28 @@ class SyncEngine:
         outcome.inserted += written.inserted
         outcome.updated += written.updated
         outcome.unchanged += written.unchanged
-        outcome.quarantined += len(bad)
+        outcome.quarantined += len(mapped.bad)
         if seen is not None:
-            seen.update(r.source_id for r, _ in good)
-            seen.update(sid for sid, *_ in bad if sid is not None)
+            seen.update(mapped.good_ids)
+            seen.update(sid for sid, *_ in mapped.bad if sid is not None)
+
+    def _pool_for(self, stream: Stream, page: Page) -> ProcessPoolExecutor | None:
+        """A worker pool for big pages of streams that can be decoded from raw bytes."""
+        if self.workers <= 0 or stream.decode is None or len(page.raw) < _POOL_MIN_PAGE:
+            return None
+        return self._ensure_pool()
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = new_pool(self.workers)
+            self._pool.submit(warm_up)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop worker processes (if any were started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def _stop_connection(self, row: ConnectionRow, exc: PosbridgeError) -> None:
         if isinstance(exc, QuotaExhausted):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -36,7 +37,10 @@ from posbridge.connectors.cloudpos.wire import (
     CloudPOSAuth,
     decode_envelope,
     decode_fields,
+    decode_record,
     decode_records,
+    raw_records,
+    top_id,
 )
 from posbridge.connectors.fieldmap import Field
 from posbridge.connectors.http import VendorClient
@@ -72,12 +76,13 @@ class CloudPOSSettings(BaseModel):
         default=500, ge=1, description="requests per day of the licence (500 unless agreed)"
     )
 
-
     @model_validator(mode="after")
     def _lookback_below_page(self) -> CloudPOSSettings:
         # A window must reach past the last known id, or "is there more?" is undecidable.
         if self.lookback >= self.page_size:
-            raise ValueError(f"lookback ({self.lookback}) must be smaller than page_size ({self.page_size})")
+            raise ValueError(
+                f"lookback ({self.lookback}) must be smaller than page_size ({self.page_size})"
+            )
         return self
 
 
@@ -141,6 +146,13 @@ class CloudPOS(Connector):
         result = decode_records(self.call(function, params))
         return Page(records=result.records, raw=result.raw)
 
+    def _decoded(self, function: str) -> list[dict[str, Any]]:
+        return decode_records(self.call(function)).records
+
+    def _raw_list(self, function: str, params: Mapping[str, Any] | None = None) -> Page:
+        """A list page left undecoded: the engine decodes where it maps (maybe a worker)."""
+        return Page(records=None, raw=raw_records(self.call(function, params)))
+
     def effective_limits(self) -> Limits:
         """500 a day unless the licence was granted more (vendor doc: "kan besproken worden")."""
         return replace(self.limits, per_day=self.config.daily_limit)
@@ -180,7 +192,7 @@ class CloudPOS(Connector):
                 return
             last = int(ctx.state.get("last_id", 0))
             if not last and first_id is None:
-                page = self._list(function, extra)
+                page = self._raw_list(function, extra)
                 page.state = {"last_id": _top(page, key)}
                 yield page
                 return
@@ -194,12 +206,12 @@ class CloudPOS(Connector):
                 start = found
             while True:
                 end = start + size - 1
-                page = self._list(function, {**(extra or {}), "start": start, "end": end})
+                page = self._raw_list(function, {**(extra or {}), "start": start, "end": end})
                 top = _top(page, key)
                 last = max(last, top)
                 page.state = {"last_id": last}
                 yield page
-                if not page.records or top < end:
+                if not page.raw or top < end:
                     return
                 start = end + 1
 
@@ -207,11 +219,17 @@ class CloudPOS(Connector):
 
     def _first_ticket(self) -> int | None:
         """The oldest ticket the licence still knows: the first Z report's start ticket."""
-        starts = [int(r["startticket"]) for r in self._list("get-zreports").records
-                  if _is_int(r.get("startticket"))]
+        starts = [
+            int(r["startticket"])
+            for r in self._decoded("get-zreports")
+            if _is_int(r.get("startticket"))
+        ]
         if not starts:
-            starts = [int(r["startticket"]) for r in self._list("get-xreport").records
-                      if _is_int(r.get("startticket"))]
+            starts = [
+                int(r["startticket"])
+                for r in self._decoded("get-xreport")
+                if _is_int(r.get("startticket"))
+            ]
         return min(starts, default=None)
 
     def _by_date(
@@ -233,8 +251,10 @@ class CloudPOS(Connector):
         """Every get-* list of the v1 document, orders first (they must stay fresh)."""
         hourly, six_hours, daily = timedelta(hours=1), timedelta(hours=6), timedelta(days=1)
         full = self._full
+        # Every CloudPOS record is a JSON object: the engine may decode and map big pages in a worker.
+        S = partial(Stream, decode=decode_record)  # a local alias of the class
         return (
-            Stream(
+            S(
                 "orders",
                 Order,
                 self._id_range("get-orders", first_id=self._first_ticket),
@@ -247,8 +267,8 @@ class CloudPOS(Connector):
                 related=m.devices_of_order,
                 description="sales tickets and returns by ticket id range",
             ),
-            Stream("locations", Location, full("get-establishments"), m.to_location, every=daily),
-            Stream(
+            S("locations", Location, full("get-establishments"), m.to_location, every=daily),
+            S(
                 "devices",
                 Device,
                 full("get-printers"),
@@ -257,16 +277,14 @@ class CloudPOS(Connector):
                 detect_deletions=False,
                 description="printers; kassas come from orders",
             ),
-            Stream("employees", Employee, full("get-users"), m.to_employee, every=daily),
-            Stream("tables", Table, full("get-tables"), m.to_table, every=hourly),
-            Stream(
-                "payment_types", PaymentType, full("get-payment"), m.to_payment_type, every=daily
-            ),
-            Stream("categories", Category, full("get-categories"), m.to_category, every=six_hours),
-            Stream("products", Product, full("get-products"), m.to_product, every=six_hours),
-            Stream("modifiers", Modifier, full("get-subproducts"), m.to_modifier, every=six_hours),
-            Stream("customers", Customer, full("get-customers"), m.to_customer, every=six_hours),
-            Stream(
+            S("employees", Employee, full("get-users"), m.to_employee, every=daily),
+            S("tables", Table, full("get-tables"), m.to_table, every=hourly),
+            S("payment_types", PaymentType, full("get-payment"), m.to_payment_type, every=daily),
+            S("categories", Category, full("get-categories"), m.to_category, every=six_hours),
+            S("products", Product, full("get-products"), m.to_product, every=six_hours),
+            S("modifiers", Modifier, full("get-subproducts"), m.to_modifier, every=six_hours),
+            S("customers", Customer, full("get-customers"), m.to_customer, every=six_hours),
+            S(
                 "invoices",
                 Invoice,
                 self._id_range("get-invoices"),
@@ -276,7 +294,7 @@ class CloudPOS(Connector):
                 priority=10,
                 supports_backfill=True,
             ),
-            Stream(
+            S(
                 "z_reports",
                 Shift,
                 self._id_range("get-zreports"),
@@ -285,7 +303,7 @@ class CloudPOS(Connector):
                 every=hourly,
                 priority=10,
             ),
-            Stream(
+            S(
                 "x_report",
                 Shift,
                 self._x_report,
@@ -293,7 +311,7 @@ class CloudPOS(Connector):
                 every=hourly,
                 detect_deletions=False,
             ),
-            Stream(
+            S(
                 "shifts",
                 Shift,
                 self._id_range("get-orders", extra={"clockinclockout": ""}),
@@ -303,7 +321,7 @@ class CloudPOS(Connector):
                 detect_deletions=False,
                 description="clock-in / clock-out entries",
             ),
-            Stream(
+            S(
                 "gift_vouchers",
                 Voucher,
                 full("get-giftvoucher"),
@@ -311,7 +329,7 @@ class CloudPOS(Connector):
                 every=six_hours,
                 detect_deletions=False,
             ),
-            Stream(
+            S(
                 "coupons",
                 Voucher,
                 self._id_range("get-coupon"),
@@ -319,7 +337,7 @@ class CloudPOS(Connector):
                 mode="incremental",
                 every=six_hours,
             ),
-            Stream(
+            S(
                 "customer_credits",
                 Voucher,
                 full("get-customercredits"),
@@ -341,7 +359,7 @@ class CloudPOS(Connector):
 
 def _top(page: Page, key: str) -> int:
     """The highest numeric `key` in a page (0 when empty)."""
-    return max((int(r[key]) for r in page.records if _is_int(r.get(key))), default=0)
+    return top_id(page.raw, key)
 
 
 def _is_int(value: Any) -> bool:

@@ -30,7 +30,16 @@ from posbridge.errors import (
     VendorValidationError,
 )
 
-__all__ = ["ERRORS", "CloudPOSAuth", "Envelope", "ListEnvelope", "ListResult", "decode_envelope", "decode_records"]
+__all__ = [
+    "ERRORS",
+    "CloudPOSAuth",
+    "Envelope",
+    "ListEnvelope",
+    "ListResult",
+    "decode_envelope",
+    "decode_record",
+    "decode_records",
+]
 
 TIMEZONE = ZoneInfo("Europe/Brussels")
 
@@ -73,6 +82,12 @@ _record = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal)
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 #: a whole answer as a dict (write responses: id, modtime, persons, ...)
 decode_fields = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal).decode
+
+
+def decode_record(raw: bytes) -> dict[str, Any]:
+    """One record's exact bytes → dict (decimals never become floats); used by workers."""
+    record: dict[str, Any] = _record.decode(raw)
+    return record
 
 
 class CloudPOSAuth(httpx.Auth):
@@ -147,6 +162,42 @@ def decode_envelope(
     if cls is LockedOut:
         raise LockedOut(text, until=_stated_time(message, response, now), **kw)
     raise cls(text, **kw)
+
+
+class _Ids(msgspec.Struct):
+    id: Any = None
+    dbid: Any = None
+
+
+_ids = msgspec.json.Decoder(_Ids)
+
+
+def top_id(raws: list[bytes], key: str) -> int:
+    """The highest numeric `key` ("id" or "dbid") among raw records, without full decoding."""
+    top = 0
+    for raw in raws:
+        value = getattr(_ids.decode(raw), key)
+        try:
+            top = max(top, int(value))
+        except (TypeError, ValueError):
+            continue
+    return top
+
+
+def raw_records(env: Envelope | ListEnvelope) -> list[bytes]:
+    """The exact bytes of each record of a list answer (decoding left to the engine)."""
+    data = env.data
+    if data is None:
+        return []
+    try:
+        if isinstance(data, list):
+            return [bytes(item) for item in data]
+        body = bytes(data).strip()
+        if not body or body == b"null":
+            return []
+        return [bytes(i) for i in _raw_list.decode(body)] if body[:1] == b"[" else [body]
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise MalformedResponse(f"cloudpos: data is not a list of records ({exc})") from None
 
 
 def decode_records(env: Envelope | ListEnvelope) -> ListResult:
