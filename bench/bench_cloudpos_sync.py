@@ -92,7 +92,7 @@ def child(
     }
 
 
-def run(days: int, per_day: int, page_size: int) -> dict[str, object]:
+def run(days: int, per_day: int, page_size: int, workers: int) -> dict[str, object]:
     proc, info = start_sandbox(days, per_day)
     try:
         creds = info["credentials"]
@@ -106,6 +106,7 @@ def run(days: int, per_day: int, page_size: int) -> dict[str, object]:
                 creds["licname"],
                 creds["token"],
                 str(page_size),
+                str(workers),
             ],
             capture_output=True,
             text=True,
@@ -123,22 +124,28 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=0)
     parser.add_argument("--orders-per-day", type=int, default=1200)
     parser.add_argument("--page-size", type=int, default=1000)
-    parser.add_argument("--child", nargs=4)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="mapping worker processes (0: in-process)"
+    )
+    parser.add_argument("--child", nargs=5)
     args = parser.parse_args()
     if args.child:
-        url, lic, tok, size = args.child
-        print(json.dumps(child(url, lic, tok, int(size))))
+        url, lic, tok, size, workers = args.child
+        print(json.dumps(child(url, lic, tok, int(size), int(workers))))
         return
-    sizes = [(args.days, args.orders_per_day)] if args.days else [(6, 1200), (60, 1200)]
-    rows = [run(d, n, args.page_size) for d, n in sizes]
+    sizes = [(args.days, args.orders_per_day)] if args.days else [(6, 1200), (30, 1200), (60, 1200)]
+    rows = [run(d, n, args.page_size, args.workers) for d, n in sizes]
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "cloudpos_sync.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print("| world | orders | lines | s | orders/s | lines/s | requests | peak RSS MB |")
+    print(
+        "| world | orders | lines | s | orders/s | lines/s | requests | peak RSS MB (sync + worker) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['days']} d x {r['orders_per_day']}/d | {r['orders']} | {r['lines']} | {r['seconds']} "
-            f"| {r['orders_per_s']} | {r['lines_per_s']} | {r['requests']} | {r['peak_rss_mb']} |"
+            f"| {r['orders_per_s']} | {r['lines_per_s']} | {r['requests']} "
+            f"| {r['peak_rss_mb']} + {r['worker_peak_rss_mb']} |"
         )
 
 

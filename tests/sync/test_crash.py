@@ -25,9 +25,14 @@ def _cli(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [11, 12, 13])
-def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, seed: int) -> None:
-    """Kill `posbridge sync` repeatedly mid-run; the final store equals the world, no duplicates."""
+@pytest.mark.parametrize(("seed", "page_size"), [(11, 20), (12, 20), (13, 250), (14, 250)])
+def test_sigkill_at_random_points_loses_and_doubles_nothing(
+    tmp_path: Path, seed: int, page_size: int
+) -> None:
+    """Kill `posbridge sync` repeatedly mid-run; the final store equals the world, no duplicates.
+
+    Pages of 250 are mapped by a worker process, pages of 20 in-process: both paths.
+    """
     box = create_sandbox(seed=seed, days=5, orders_per_day=120)
     box.state.faults.update(latency_ms=40)
     db = f"sqlite:///{tmp_path / 'crash.db'}"
@@ -36,7 +41,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, seed
     with SandboxServer(box.app) as server:
         url = server.url + box.base_path
         sets = [f"--set=licname={box.credentials['licname']}", f"--set=token={box.credentials['token']}",
-                "--set=page_size=20", "--set=lookback=5"]
+                f"--set=page_size={page_size}", "--set=lookback=5"]
         log = tmp_path / "stderr.log"
         connect = _cli(env, log, "connect", "cloudpos", "--name", "shop", "--base-url", url, *sets)
         assert connect.wait(timeout=60) == 0, log.read_text()

@@ -7,6 +7,7 @@ committed file differs from what this renders (so the doc can never go stale).
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -39,6 +40,15 @@ def _instance(cls: type[Connector]) -> Connector:
     )
 
 
+def _every(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"
+
+
 def render() -> str:
     """The whole Markdown document."""
     parts = [
@@ -60,13 +70,13 @@ def render() -> str:
     for slug, cls in sorted(REGISTRY.items()):
         conn = _instance(cls)
         parts.append(f"\n## {cls.display_name} (`{slug}`)\n")
-        parts.append((cls.__doc__ or "").strip() + "\n")
+        parts.append((sys.modules[cls.__module__].__doc__ or cls.__doc__ or "").strip() + "\n")
         parts.append(
             "### Streams\n\n| stream | model | mode | refresh | notes |\n|---|---|---|---|---|"
         )
         for s in conn.streams():
             parts.append(
-                f"| `{s.name}` | {s.model.__name__} | {s.mode} | {s.every} | {s.description} |"
+                f"| `{s.name}` | {s.model.__name__} | {s.mode} | {_every(s.every)} | {s.description} |"
             )
         parts.append("\n### Writes\n\n| command | object | what it does |\n|---|---|---|")
         for c in conn.capabilities():

@@ -168,6 +168,7 @@ class SyncEngine:
         self.store = store
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._warm: Future[None] | None = None
         self.clock = clock
         self.retry = retry
         self.transport = transport
@@ -482,19 +483,29 @@ class SyncEngine:
         """A worker pool for big pages of streams that can be decoded from raw bytes."""
         if self.workers <= 0 or stream.decode is None or len(page.raw) < _POOL_MIN_PAGE:
             return None
-        return self._ensure_pool()
+        pool = self._ensure_pool()
+        # Until the worker has started (~0.4 s: a fresh interpreter), map here instead of
+        # waiting for it.
+        return pool if self._warm is not None and self._warm.done() else None
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = new_pool(self.workers)
-            self._pool.submit(warm_up)
+            self._warm = self._pool.submit(warm_up)
         return self._pool
+
+    def start_workers(self, *, wait: bool = False) -> None:
+        """Start the mapping workers ahead of a sync (optionally until they are ready)."""
+        if self.workers > 0:
+            self._ensure_pool()
+            if wait and self._warm is not None:
+                self._warm.result(timeout=60)
 
     def close(self) -> None:
         """Stop worker processes (if any were started)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            self._pool, self._warm = None, None
 
     def _stop_connection(self, row: ConnectionRow, exc: PosbridgeError) -> None:
         if isinstance(exc, QuotaExhausted):
