@@ -17,8 +17,13 @@ COMMANDS = ["sandbox", "connect", "sync", "export", "status", "verify", "demo"]
 
 
 def _run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "posbridge", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "posbridge", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -34,21 +39,50 @@ def test_every_command_has_help(command: str) -> None:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """An environment whose store is a fresh SQLite file."""
-    return {**os.environ, "POSBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-            "POSBRIDGE_SECRET_KEY": "cli-test", "COLUMNS": "200"}
+    return {
+        **os.environ,
+        "POSBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "POSBRIDGE_SECRET_KEY": "cli-test",
+        "COLUMNS": "200",
+    }
 
 
 def test_sandbox_connect_sync_export_verify_status(env: dict[str, str], tmp_path: Path) -> None:
     """The documented tour works end to end with the sandbox in its own process."""
-    proc = subprocess.Popen([sys.executable, "-m", "posbridge", "sandbox", "cloudpos", "--days", "3",
-                             "--orders-per-day", "30"], env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "posbridge",
+            "sandbox",
+            "cloudpos",
+            "--days",
+            "3",
+            "--orders-per-day",
+            "30",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
         assert info["vendor"] == "cloudpos"
         creds = info["credentials"]
-        connected = _run(env, "connect", "cloudpos", "--name", "bxl", "--base-url", info["base_url"],
-                         "--set", f"licname={creds['licname']}", "--set", f"token={creds['token']}")
+        connected = _run(
+            env,
+            "connect",
+            "cloudpos",
+            "--name",
+            "bxl",
+            "--base-url",
+            info["base_url"],
+            "--set",
+            f"licname={creds['licname']}",
+            "--set",
+            f"token={creds['token']}",
+        )
         assert connected.returncode == 0, connected.stderr
         assert creds["token"] not in connected.stdout + connected.stderr
         synced = _run(env, "sync", "bxl")
@@ -57,15 +91,20 @@ def test_sandbox_connect_sync_export_verify_status(env: dict[str, str], tmp_path
         exported = _run(env, "export", "ORDERS", "--format", "jsonl", "--out", str(out))
         assert exported.returncode == 0, exported.stderr
         first = json.loads(out.read_text().splitlines()[0])
-        assert isinstance(first["total_gross"], str) and first["lines"] and first["payments"]
+        assert isinstance(first["total_gross"], str)
+        assert first["lines"]
+        assert first["payments"]
         for fmt in ("csv", "parquet"):
-            done = _run(env, "export", "products", "--format", fmt, "--out", str(tmp_path / f"p.{fmt}"))
+            done = _run(
+                env, "export", "products", "--format", fmt, "--out", str(tmp_path / f"p.{fmt}")
+            )
             assert done.returncode == 0, done.stderr
         verified = _run(env, "verify", "bxl")
         assert verified.returncode == 0, verified.stdout
         assert "days verified" in verified.stdout
         status = _run(env, "status")
-        assert "bxl" in status.stdout and "cloudpos" in status.stdout
+        assert "bxl" in status.stdout
+        assert "cloudpos" in status.stdout
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -79,14 +118,26 @@ def test_sandbox_connect_sync_export_verify_status(env: dict[str, str], tmp_path
         (["sync", "nope"], "no connection named 'nope'"),
         (["connect", "cloudpos", "--name", "x", "--set", "licname"], "--set expects key=value"),
         (["connect", "unknown", "--name", "x"], "unknown vendor"),
-        (["connect", "cloudpos", "--name", "x", "--base-url", "http://127.0.0.1:9/api/",
-          "--set", "licname=a"], "token"),
+        (
+            [
+                "connect",
+                "cloudpos",
+                "--name",
+                "x",
+                "--base-url",
+                "http://127.0.0.1:9/api/",
+                "--set",
+                "licname=a",
+            ],
+            "token",
+        ),
         (["export", "widgets"], "cannot export 'widgets'"),
         (["sync", "--since", "yesterday"], "--since expects a date"),
     ],
 )
-def test_bad_input_gets_a_clear_message_not_a_traceback(env: dict[str, str], args: list[str],
-                                                         message: str) -> None:
+def test_bad_input_gets_a_clear_message_not_a_traceback(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
     """Mistakes print one line that says what to fix, and exit non-zero without a traceback."""
     result = _run(env, *args)
     assert result.returncode != 0
@@ -96,8 +147,19 @@ def test_bad_input_gets_a_clear_message_not_a_traceback(env: dict[str, str], arg
 
 def test_unreachable_vendor_is_a_clear_error(env: dict[str, str]) -> None:
     """Connecting to a port nobody listens on fails with a message, not a traceback."""
-    result = _run(env, "connect", "cloudpos", "--name", "x", "--base-url", "http://127.0.0.1:9/api/",
-                  "--set", "licname=a", "--set", "token=b")
+    result = _run(
+        env,
+        "connect",
+        "cloudpos",
+        "--name",
+        "x",
+        "--base-url",
+        "http://127.0.0.1:9/api/",
+        "--set",
+        "licname=a",
+        "--set",
+        "token=b",
+    )
     assert result.returncode == 2
     assert "connection failed" in result.stderr
     assert "Traceback" not in result.stderr

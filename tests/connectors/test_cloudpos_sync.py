@@ -44,7 +44,9 @@ def _serve(store: Store, **kw: Any) -> Iterator[Shop]:
     box = create_sandbox(seed=3, days=4, orders_per_day=60, **kw)
     with SandboxServer(box.app) as server:
         url = server.url + box.base_path
-        store.add_connection("shop", "cloudpos", url, box.credentials, {"page_size": 50, "lookback": 10})
+        store.add_connection(
+            "shop", "cloudpos", url, box.credentials, {"page_size": 50, "lookback": 10}
+        )
         yield Shop(box, url, store)
 
 
@@ -95,8 +97,12 @@ def test_wrong_token_makes_one_call_and_needs_attention(store: Store) -> None:
     """With a wrong token the connector makes one failing call and stops the connection."""
     box = create_sandbox(seed=3, days=2, orders_per_day=10)
     with SandboxServer(box.app) as server:
-        store.add_connection("bad", "cloudpos", server.url + box.base_path,
-                             {"licname": box.credentials["licname"], "token": "wrong"})
+        store.add_connection(
+            "bad",
+            "cloudpos",
+            server.url + box.base_path,
+            {"licname": box.credentials["licname"], "token": "wrong"},
+        )
         first = SyncEngine(store).run("bad")
         second = SyncEngine(store).run("bad")
         assert len(box.state.request_log) == 1
@@ -111,9 +117,13 @@ def test_lockout_after_five_bad_logins() -> None:
     box = create_sandbox(seed=3, days=2, orders_per_day=10)
     with SandboxServer(box.app) as server, httpx.Client(base_url=server.url) as client:
         lic = box.credentials["licname"]
-        codes = [client.get(f"/api/?licname={lic}&token=nope&get-products").json()["errorcode"]
-                 for _ in range(5)]
-        good = client.get(f"/api/?licname={lic}&token={box.credentials['token']}&get-products").json()
+        codes = [
+            client.get(f"/api/?licname={lic}&token=nope&get-products").json()["errorcode"]
+            for _ in range(5)
+        ]
+        good = client.get(
+            f"/api/?licname={lic}&token={box.credentials['token']}&get-products"
+        ).json()
     assert codes == [1002] * 5
     assert good["errorcode"] == 1004
 
@@ -126,8 +136,13 @@ def test_quota_stops_at_1003_and_resumes_after_stated_time(store: Store) -> None
     now = [datetime(2026, 11, 2, 23, 57, 55, tzinfo=ZoneInfo("Europe/Brussels")).astimezone(UTC)]
     streams = ["orders", "z_reports"]
     with SandboxServer(box.app) as server:
-        store.add_connection("shop", "cloudpos", server.url + box.base_path, box.credentials,
-                             {"page_size": 50, "lookback": 10})
+        store.add_connection(
+            "shop",
+            "cloudpos",
+            server.url + box.base_path,
+            box.credentials,
+            {"page_size": 50, "lookback": 10},
+        )
         engine = SyncEngine(store, clock=lambda: now[0])
         first = engine.run("shop", streams=streams)
         row = store.get_connection("shop")
@@ -172,8 +187,9 @@ def test_malformed_records_are_quarantined_and_sync_completes(shop: Shop) -> Non
 @pytest.mark.parametrize("kind", ["missing_field", "impossible_date", "unknown_vat"])
 def test_each_malformed_kind_is_quarantined(shop: Shop, kind: str) -> None:
     """Missing fields, impossible dates and unknown VAT rates are quarantined, not fatal."""
-    shop.box.state.faults.update(malformed_orders={shop.box.state.world.orders[4].ticket},
-                                 malformed_kind=kind)
+    shop.box.state.faults.update(
+        malformed_orders={shop.box.state.world.orders[4].ticket}, malformed_kind=kind
+    )
     result = SyncEngine(shop.store).run("shop", streams=["orders"])
     assert result.ok
     (row,) = shop.store.quarantined(shop.cid)
@@ -200,8 +216,17 @@ def test_verify_reports_every_day_and_a_dropped_order(shop: Shop) -> None:
 
 def test_unlicensed_module_fails_only_its_streams(store: Store) -> None:
     """A 1005 on the voucher module fails those streams; every other stream succeeds."""
-    modules = {"catalog", "customers", "staff", "sales", "invoices", "weborders",
-               "reservations", "reports", "eol"}
+    modules = {
+        "catalog",
+        "customers",
+        "staff",
+        "sales",
+        "invoices",
+        "weborders",
+        "reservations",
+        "reports",
+        "eol",
+    }
     for shop in _serve(store, licensed_modules=modules):
         result = SyncEngine(store).run("shop")
         failed = {s.name for s in result.streams if s.status == "failed"}
@@ -213,8 +238,13 @@ def test_unlicensed_module_fails_only_its_streams(store: Store) -> None:
 
 @pytest.mark.parametrize(
     "knobs",
-    [{"fail_next": 2, "fail_status": 503}, {"truncate_next": 1}, {"html_next": 1},
-     {"rate_limit_next": 1, "retry_after": 1}, {"reset_next": 1}],
+    [
+        {"fail_next": 2, "fail_status": 503},
+        {"truncate_next": 1},
+        {"html_next": 1},
+        {"rate_limit_next": 1, "retry_after": 1},
+        {"reset_next": 1},
+    ],
 )
 def test_transient_faults_are_retried(shop: Shop, knobs: dict[str, Any]) -> None:
     """5xx, truncated JSON, HTML pages, a short 429 and a reset connection are retried."""
@@ -260,45 +290,135 @@ def test_writes_change_the_world_and_sync_back(shop: Shop) -> None:
     c = _connector(shop)
     cat = c.execute(Command(name="create_category", payload={"name": "Seizoen"})).source_id
     c.execute(Command(name="update_category", payload={"source_id": cat, "name": "Winter"}))
-    prod = c.execute(Command(name="create_product", payload={
-        "name": "Glühwein", "category_source_id": cat, "price": "5.50", "tax_rate": "21"})).source_id
+    prod = c.execute(
+        Command(
+            name="create_product",
+            payload={
+                "name": "Glühwein",
+                "category_source_id": cat,
+                "price": "5.50",
+                "tax_rate": "21",
+            },
+        )
+    ).source_id
     c.execute(Command(name="update_product", payload={"source_id": prod, "price": "6.00"}))
-    sub = c.execute(Command(name="create_modifier", payload={
-        "name": "Kaneel", "price": "0.50", "tax_rate": "6"})).source_id
+    sub = c.execute(
+        Command(
+            name="create_modifier", payload={"name": "Kaneel", "price": "0.50", "tax_rate": "6"}
+        )
+    ).source_id
     c.execute(Command(name="update_modifier", payload={"source_id": sub, "name": "Extra kaneel"}))
-    cust = c.execute(Command(name="create_customer", payload={
-        "first_name": "Els", "last_name": "Claes", "email": "els@example.be"})).source_id
-    c.execute(Command(name="update_customer", payload={"source_id": cust, "last_name": "Claes",
-                                                      "town": "Gent"}))
-    web = c.execute(Command(name="create_web_order", reference="wo-1", payload={
-        "customer_source_id": cust, "delivery": "pickup", "auto_confirm": True,
-        "lines": [{"product_source_id": prod, "unit_price_gross": "6.00", "tax_rate": "21",
-                   "modifiers": [{"modifier_source_id": sub, "unit_price_gross": "0.50", "tax_rate": "6"}]}]}))
+    cust = c.execute(
+        Command(
+            name="create_customer",
+            payload={"first_name": "Els", "last_name": "Claes", "email": "els@example.be"},
+        )
+    ).source_id
+    c.execute(
+        Command(
+            name="update_customer",
+            payload={"source_id": cust, "last_name": "Claes", "town": "Gent"},
+        )
+    )
+    web = c.execute(
+        Command(
+            name="create_web_order",
+            reference="wo-1",
+            payload={
+                "customer_source_id": cust,
+                "delivery": "pickup",
+                "auto_confirm": True,
+                "lines": [
+                    {
+                        "product_source_id": prod,
+                        "unit_price_gross": "6.00",
+                        "tax_rate": "21",
+                        "modifiers": [
+                            {"modifier_source_id": sub, "unit_price_gross": "0.50", "tax_rate": "6"}
+                        ],
+                    }
+                ],
+            },
+        )
+    )
     assert web.source_id
-    confirmed = c.execute(Command(name="web_order_confirmation", payload={"weborder_id": web.source_id}))
+    confirmed = c.execute(
+        Command(name="web_order_confirmation", payload={"weborder_id": web.source_id})
+    )
     assert confirmed.response["webordertime"]
-    inv = {"number": "F-2026-900", "customer_source_id": cust,
-           "lines": [{"name": "Zaalhuur", "quantity": "1", "tax_rate": "21", "unit_price_gross": "121.00"}]}
+    inv = {
+        "number": "F-2026-900",
+        "customer_source_id": cust,
+        "lines": [
+            {"name": "Zaalhuur", "quantity": "1", "tax_rate": "21", "unit_price_gross": "121.00"}
+        ],
+    }
     c.execute(Command(name="create_invoice", payload=inv, reference="inv-1"))
     replay = c.execute(Command(name="create_invoice", payload=inv, reference="inv-1"))
     assert replay.response["reconciled"] is True  # idempotent by document number
-    assert c.execute(Command(name="signed_invoice", payload={"number": "F-2026-900"})).response["vatticket"]
-    persons = c.execute(Command(name="reservation_persons", payload={"date": "2026-11-05"})).response
-    hours = c.execute(Command(name="reservation_hours", payload={"date": "2026-11-05", "persons": 2})).response
-    c.execute(Command(name="create_reservation", payload={
-        "date": "2026-11-05", "hour": hours["hours"][0], "persons": 2, "name": "Claes"}))
+    assert c.execute(Command(name="signed_invoice", payload={"number": "F-2026-900"})).response[
+        "vatticket"
+    ]
+    persons = c.execute(
+        Command(name="reservation_persons", payload={"date": "2026-11-05"})
+    ).response
+    hours = c.execute(
+        Command(name="reservation_hours", payload={"date": "2026-11-05", "persons": 2})
+    ).response
+    c.execute(
+        Command(
+            name="create_reservation",
+            payload={
+                "date": "2026-11-05",
+                "hour": hours["hours"][0],
+                "persons": 2,
+                "name": "Claes",
+            },
+        )
+    )
     assert persons["persons"]
-    c.execute(Command(name="create_gift_voucher", payload={
-        "code": "2000001", "value": "25.00", "valid_from": "2026-11-01", "valid_until": "2027-11-01",
-        "payment": "cash"}))
-    c.execute(Command(name="create_coupon", payload={
-        "code": "3000001", "value": "10", "value_type": "percent", "valid_from": "2026-11-01",
-        "valid_until": "2026-12-31"}))
-    c.execute(Command(name="create_customer_credit", payload={
-        "customer_source_id": cust, "value": "15.00", "payment": "transfer"}))
-    c.execute(Command(name="create_eol_order", payload={
-        "number": "EOL-1", "date": "2026-11-05", "customer_source_id": cust, "payment": "transfer",
-        "lines": [{"product_source_id": prod, "price": "6.00", "quantity": "2"}]}))
+    c.execute(
+        Command(
+            name="create_gift_voucher",
+            payload={
+                "code": "2000001",
+                "value": "25.00",
+                "valid_from": "2026-11-01",
+                "valid_until": "2027-11-01",
+                "payment": "cash",
+            },
+        )
+    )
+    c.execute(
+        Command(
+            name="create_coupon",
+            payload={
+                "code": "3000001",
+                "value": "10",
+                "value_type": "percent",
+                "valid_from": "2026-11-01",
+                "valid_until": "2026-12-31",
+            },
+        )
+    )
+    c.execute(
+        Command(
+            name="create_customer_credit",
+            payload={"customer_source_id": cust, "value": "15.00", "payment": "transfer"},
+        )
+    )
+    c.execute(
+        Command(
+            name="create_eol_order",
+            payload={
+                "number": "EOL-1",
+                "date": "2026-11-05",
+                "customer_source_id": cust,
+                "payment": "transfer",
+                "lines": [{"product_source_id": prod, "price": "6.00", "quantity": "2"}],
+            },
+        )
+    )
     c.http.close()
     assert SyncEngine(shop.store).run("shop").ok
     assert world_differences(shop.store, shop.cid, shop.box.state.world) == []
@@ -312,10 +432,28 @@ def test_invalid_writes_are_refused_before_sending(shop: Shop) -> None:
     before = shop.requests()
     mods = [{"modifier_source_id": "1", "unit_price_gross": "0.10", "tax_rate": "6"}] * 11
     bad = [
-        ("create_web_order", {"customer_source_id": "1", "lines": [
-            {"product_source_id": "1", "unit_price_gross": "1.00", "tax_rate": "21", "modifiers": mods}]}),
-        ("create_product", {"name": "x", "category_source_id": "1", "price": "1.00", "tax_rate": "19"}),
-        ("create_product", {"name": "x", "category_source_id": "1", "price": "1.005", "tax_rate": "21"}),
+        (
+            "create_web_order",
+            {
+                "customer_source_id": "1",
+                "lines": [
+                    {
+                        "product_source_id": "1",
+                        "unit_price_gross": "1.00",
+                        "tax_rate": "21",
+                        "modifiers": mods,
+                    }
+                ],
+            },
+        ),
+        (
+            "create_product",
+            {"name": "x", "category_source_id": "1", "price": "1.00", "tax_rate": "19"},
+        ),
+        (
+            "create_product",
+            {"name": "x", "category_source_id": "1", "price": "1.005", "tax_rate": "21"},
+        ),
         ("create_customer", {"company_name": "BV", "last_name": "Janssens"}),
     ]
     for name, payload in bad:
@@ -323,6 +461,19 @@ def test_invalid_writes_are_refused_before_sending(shop: Shop) -> None:
             c.execute(Command(name=name, payload=payload))
     assert shop.requests() == before
     with pytest.raises(VendorValidationError, match="2004"):
-        c.execute(Command(name="create_web_order", payload={"customer_source_id": "1", "lines": [
-            {"product_source_id": "999999", "unit_price_gross": "1.00", "tax_rate": "21"}]}))
+        c.execute(
+            Command(
+                name="create_web_order",
+                payload={
+                    "customer_source_id": "1",
+                    "lines": [
+                        {
+                            "product_source_id": "999999",
+                            "unit_price_gross": "1.00",
+                            "tax_rate": "21",
+                        }
+                    ],
+                },
+            )
+        )
     c.http.close()

@@ -20,8 +20,12 @@ from posbridge.testing import duplicate_keys, world_differences
 
 def _cli(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
     with log.open("ab") as err:
-        return subprocess.Popen([sys.executable, "-m", "posbridge", *args], env=env,
-                                stdout=subprocess.DEVNULL, stderr=err)
+        return subprocess.Popen(
+            [sys.executable, "-m", "posbridge", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
 
 
 @pytest.mark.slow
@@ -40,8 +44,12 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
     rng = random.Random(seed)
     with SandboxServer(box.app) as server:
         url = server.url + box.base_path
-        sets = [f"--set=licname={box.credentials['licname']}", f"--set=token={box.credentials['token']}",
-                f"--set=page_size={page_size}", "--set=lookback=5"]
+        sets = [
+            f"--set=licname={box.credentials['licname']}",
+            f"--set=token={box.credentials['token']}",
+            f"--set=page_size={page_size}",
+            "--set=lookback=5",
+        ]
         log = tmp_path / "stderr.log"
         connect = _cli(env, log, "connect", "cloudpos", "--name", "shop", "--base-url", url, *sets)
         assert connect.wait(timeout=60) == 0, log.read_text()

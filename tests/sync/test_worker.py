@@ -15,15 +15,22 @@ def test_worker_process_sync_equals_world(store: Store) -> None:
     bad = box.state.world.orders[10].ticket
     box.state.faults.update(malformed_orders={bad}, malformed_kind="bad_amount")
     with SandboxServer(box.app) as server:
-        store.add_connection("shop", "cloudpos", server.url + box.base_path, box.credentials,
-                             {"page_size": 250, "lookback": 10})
+        store.add_connection(
+            "shop",
+            "cloudpos",
+            server.url + box.base_path,
+            box.credentials,
+            {"page_size": 250, "lookback": 10},
+        )
         engine = SyncEngine(store, workers=1)
         engine.start_workers(wait=True)  # else the first pages are mapped here while it boots
         result = engine.run("shop")
         assert result.ok, result.error
+        assert engine.pages_in_workers >= 2  # the worker path really ran
         cid = store.get_connection("shop").id
         assert [q["source_id"] for q in store.quarantined(cid)] == [
-            str(next(o.dbid for o in box.state.world.orders if o.ticket == bad))]
+            str(next(o.dbid for o in box.state.world.orders if o.ticket == bad))
+        ]
         assert world_differences(store, cid, box.state.world, skip_tickets={bad}) == []
         box.state.faults.update(malformed_orders=set())
         engine.start_workers(wait=True)

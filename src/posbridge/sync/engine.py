@@ -169,6 +169,8 @@ class SyncEngine:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._warm: Future[None] | None = None
+        #: pages mapped by worker processes so far (observability and tests)
+        self.pages_in_workers = 0
         self.clock = clock
         self.retry = retry
         self.transport = transport
@@ -384,6 +386,7 @@ class SyncEngine:
                             log.warning("mapping worker pool is broken; mapping in-process")
                             self.workers = 0
                     if future is not None:
+                        self.pages_in_workers += 1
                         committer.submit((future, spec, page))
                     else:
                         mapped = prepare_page(spec, page.records, page.raw, page.state)
