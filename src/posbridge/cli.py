@@ -147,6 +147,9 @@ def sync(
         str | None, typer.Option(help="Backfill from this date (keeps state).")
     ] = None,
     until: Annotated[str | None, typer.Option(help="Backfill up to this date (inclusive).")] = None,
+    watch: Annotated[
+        bool, typer.Option(help="Keep polling due streams within each vendor's budget (Ctrl+C).")
+    ] = False,
     database_url: DbOption = None,
 ) -> None:
     """Sync connections; exits 1 when any connection failed."""
@@ -163,6 +166,9 @@ def sync(
             engine.run(n, streams=stream, full=full, since=since_d, until=until_d) for n in targets
         ]
     _print_results(results)
+    if watch:
+        _watch(store, lambda: targets)
+        return
     if any(r.status not in ("ok", "deferred") for r in results):
         raise typer.Exit(1)
 
@@ -303,6 +309,25 @@ def demo(
         console.print("sandboxes keep serving; press Ctrl+C to stop")
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
+
+
+def _watch(store: Any, names: Any) -> None:
+    """Run the in-process scheduler until Ctrl+C, one line per run that did something."""
+    from posbridge.sync.engine import SyncEngine, default_workers
+    from posbridge.sync.scheduler import run_scheduled
+
+    stop = threading.Event()
+
+    def report(result: Any) -> None:
+        done = ", ".join(f"{s.name} +{s.inserted}/~{s.updated}" for s in result.streams)
+        console.print(f"{result.connection}: {result.status} ({result.requests} requests) {done}")
+
+    console.print("polling due streams within each vendor's daily budget; Ctrl+C to stop")
+    engine = SyncEngine(store, workers=default_workers())
+    try:
+        run_scheduled(engine, names, stop, on_result=report)
+    except KeyboardInterrupt:
+        stop.set()
 
 
 def _ago(seconds: float) -> str:

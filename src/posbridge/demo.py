@@ -15,14 +15,14 @@ import sqlalchemy as sa
 
 from posbridge.app import connect
 from posbridge.errors import SyncError
-from posbridge.sandboxes import SANDBOXES
+from posbridge.sandboxes import SANDBOXES, Sandbox
 from posbridge.sandboxes.runner import SandboxServer
 from posbridge.store.repo import Store
 from posbridge.store.tables import RECORD_TABLES, order_lines, order_payments
 from posbridge.store.types import from_micros
 from posbridge.sync.engine import ProgressFn, RunResult, SyncEngine, default_workers
 
-__all__ = ["DemoSummary", "demo_sandboxes", "run_demo", "summarize"]
+__all__ = ["DemoEndpoint", "DemoSummary", "demo_sandboxes", "run_demo", "summarize"]
 
 #: generous licence for the demo so repeated runs never hit the real 500/day
 DEMO_DAILY_LIMIT = 100_000
@@ -39,37 +39,48 @@ class DemoSummary:
     top_products: list[tuple[str, Decimal, Decimal]]
 
 
+@dataclass(frozen=True, slots=True)
+class DemoEndpoint:
+    """A running demo sandbox: where it listens, how to log in, and its world."""
+
+    url: str
+    credentials: dict[str, str]
+    sandbox: Sandbox
+
+
 @contextmanager
 def demo_sandboxes(
     seed: int = 1, days: int = 28, orders_per_day: int = 120
-) -> Iterator[dict[str, tuple[str, dict[str, str]]]]:
-    """Start every registered sandbox on loopback; yields vendor → (base URL, credentials)."""
+) -> Iterator[dict[str, DemoEndpoint]]:
+    """Start every registered sandbox on loopback; yields vendor → its endpoint."""
     with ExitStack() as stack:
-        out: dict[str, tuple[str, dict[str, str]]] = {}
+        out: dict[str, DemoEndpoint] = {}
         for vendor, factory in SANDBOXES.items():
             sandbox = factory(
                 seed=seed, days=days, orders_per_day=orders_per_day, daily_limit=DEMO_DAILY_LIMIT
             )
             server = stack.enter_context(SandboxServer(sandbox.app))
-            out[vendor] = (server.url + sandbox.base_path, dict(sandbox.credentials))
+            out[vendor] = DemoEndpoint(
+                server.url + sandbox.base_path, dict(sandbox.credentials), sandbox
+            )
         yield out
 
 
 def run_demo(
     store: Store,
-    endpoints: dict[str, tuple[str, dict[str, str]]],
+    endpoints: dict[str, DemoEndpoint],
     progress: ProgressFn | None = None,
     on_connect: Callable[[str, str], None] | None = None,
 ) -> DemoSummary:
     """Connect (or re-point) one `demo-<vendor>` connection per sandbox and sync all."""
     names = []
     existing = {c.name for c in store.list_connections()}
-    for vendor, (url, credentials) in endpoints.items():
+    for vendor, endpoint in endpoints.items():
         name = f"demo-{vendor}"
-        values = dict(credentials) | {"daily_limit": str(DEMO_DAILY_LIMIT)}
-        connect(store, vendor, name, url, values, update=name in existing)
+        values = endpoint.credentials | {"daily_limit": str(DEMO_DAILY_LIMIT)}
+        connect(store, vendor, name, endpoint.url, values, update=name in existing)
         if on_connect:
-            on_connect(name, url)
+            on_connect(name, endpoint.url)
         names.append(name)
     if not names:
         raise SyncError("no sandboxes are registered")

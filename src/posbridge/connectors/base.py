@@ -158,6 +158,8 @@ class Connector(ABC):
     limits: ClassVar[Limits] = Limits()
     currency: ClassVar[str] = "EUR"
     timezone: ClassVar[str] = "UTC"
+    #: bump when a mapping changes: stored records are then rewritten on the next read
+    mapping_version: ClassVar[str] = "1"
     #: the vendor's production URL, when there is exactly one
     default_base_url: ClassVar[str | None] = None
     #: stream → (vendor source, declared fields); rendered into docs/connectors.md

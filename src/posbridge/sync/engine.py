@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -40,6 +40,7 @@ from posbridge.errors import (
     SyncError,
 )
 from posbridge.store.repo import ConnectionRow, Store
+from posbridge.sync.planner import plan_intervals
 from posbridge.sync.prefetch import CommitThread, Prefetcher
 from posbridge.sync.worker import MappedPage, PageSpec, new_pool, prepare_page, warm_up
 
@@ -134,6 +135,14 @@ def _bulk_gc() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*saved)
+
+
+def _due(interval: timedelta, stored: dict[str, Any] | None, now: datetime) -> bool:
+    """A stream is due when its planned interval has passed since its last success."""
+    if not stored or stored.get("last_success_at") is None:
+        return True
+    last: datetime = stored["last_success_at"]
+    return now - last >= interval
 
 
 def budget_for(
@@ -240,16 +249,19 @@ class SyncEngine:
         budget = budget_for(self.store, row.id, connector, self.clock)
         connector.http.budget = budget
         selected = self._select(connector, streams, since, until)
+        states = self.store.stream_states(row.id)
+        if due_only:  # the scheduler: only streams whose planned interval has passed
+            plan = plan_intervals(connector.effective_limits(), connector.streams())
+            selected = [s for s in selected if _due(plan[s.name], states.get(s.name), now)]
+            if not selected:
+                connector.http.close()
+                return RunResult(row.name, None, "idle")
         run_id = self.store.start_run(row.id, trigger, now)
         result = RunResult(row.name, run_id, "running")
-        states = self.store.stream_states(row.id)
         try:
             for stream in selected:
                 outcome = StreamOutcome(stream.name)
                 result.streams.append(outcome)
-                if due_only and not self._due(stream, states.get(stream.name), now):
-                    outcome.status = "skipped"
-                    continue
                 stop = self._run_stream(
                     row,
                     connector,
@@ -309,12 +321,6 @@ class SyncEngine:
                 )
             available = [s for s in available if s.supports_backfill]
         return available
-
-    def _due(self, stream: Stream, stored: dict[str, Any] | None, now: datetime) -> bool:
-        if not stored or stored.get("last_success_at") is None:
-            return True
-        last: datetime = stored["last_success_at"]
-        return bool(now - last >= stream.every)
 
     def _run_stream(
         self,
@@ -376,6 +382,7 @@ class SyncEngine:
                         stream.decode,
                         stream.related,
                         self.clock(),
+                        connector.mapping_version,
                     )
                     pool = self._pool_for(stream, page)
                     future = None

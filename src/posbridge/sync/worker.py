@@ -49,6 +49,7 @@ class PageSpec:
     decode: Callable[[bytes], Mapping[str, Any]] | None
     related: Callable[[Record], Sequence[Record]] | None
     now: datetime
+    mapping_version: str = "1"
 
 
 @dataclass(slots=True)
@@ -63,8 +64,10 @@ class MappedPage:
 
 
 @cache
-def _writer(dialect: str) -> RowBuilder:
-    return RowBuilder(dialect)
+def _writer(dialect: str, mapping_version: str) -> RowBuilder:
+    # The mapping version salts the change hash: after a mapping change, records whose raw
+    # bytes did not change are still re-mapped and rewritten instead of skipped.
+    return RowBuilder(dialect, hash_salt=mapping_version.encode())
 
 
 def prepare_page(
@@ -96,7 +99,7 @@ def prepare_page(
         if spec.related is not None:
             for extra in spec.related(record):
                 related[(extra.object_type, extra.source_id)] = (extra, _encode(extra))
-    writer = _writer(spec.dialect)
+    writer = _writer(spec.dialect, spec.mapping_version)
     page.good_ids = [r.source_id for r, _ in good]
     page.tables.append(writer.prepare(spec.connection_id, spec.object_type, good, spec.now))
     by_type: dict[str, list[tuple[Record, bytes]]] = {}
