@@ -6,7 +6,6 @@ prints it without a traceback and exits 2 (usage) or 1 (a sync that failed).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
@@ -306,9 +305,10 @@ def demo(
             console.print(f"verify {row.name}: {ok} of {len(checks)} days verified")
         if once:
             return
-        console.print("sandboxes keep serving; press Ctrl+C to stop")
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        console.print("the sandboxes keep serving and posbridge keeps them in sync")
+        _watch(
+            store, lambda: [c.name for c in store.list_connections() if c.name.startswith("demo-")]
+        )
 
 
 def _watch(store: Any, names: Any) -> None:
