@@ -148,8 +148,13 @@ def connection_status(
 ) -> ConnectionStatus:
     """Freshness, budget, quarantine and record counts of one connection."""
     now = now or datetime.now(UTC)
-    cls = REGISTRY[row.vendor]
-    budget = RequestBudget(limit=cls.limits.per_day, timezone=cls.limits.quota_timezone)
+    connector = build_connector(store, row)
+    try:
+        streams = connector.streams()
+        limits = connector.effective_limits()
+    finally:
+        connector.http.close()
+    budget = RequestBudget(limit=limits.per_day, timezone=limits.quota_timezone)
     states = store.stream_states(row.id)
     successes = [s["last_success_at"] for s in states.values() if s["last_success_at"]]
     priority = [
@@ -159,11 +164,6 @@ def connection_status(
     ]
     last = max(successes) if successes else None
     fresh = (now - priority[0]) if priority else ((now - last) if last else None)
-    connector = build_connector(store, row)
-    try:
-        streams = connector.streams()
-    finally:
-        connector.http.close()
     counts = {s.name: int(states.get(s.name, {}).get("records_total", 0)) for s in streams}
     return ConnectionStatus(
         name=row.name,
@@ -173,9 +173,9 @@ def connection_status(
         deferred_until=row.deferred_until,
         last_sync=last,
         freshness=fresh,
-        budget_limit=cls.limits.per_day,
+        budget_limit=limits.per_day,
         budget_used=store.budget_used(row.id, budget.local_day().isoformat()),
         quarantined=len(store.quarantined(row.id)),
         records=counts,
-        planned=plan_intervals(cls.limits, streams),
+        planned=plan_intervals(limits, streams),
     )

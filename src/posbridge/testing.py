@@ -21,17 +21,6 @@ from posbridge.store.tables import RECORD_TABLES
 
 __all__ = ["duplicate_keys", "world_differences"]
 
-_PAYMENT_NAMES = {
-    "cash",
-    "bancontact",
-    "voucher",
-    "transfer",
-    "visa",
-    "chargecard",
-    "luncheoncard",
-    "americanexpress",
-    "mastercard",
-}
 _DOCTYPE = {1: "invoice", 2: "quote", 3: "credit_note"}
 
 
