@@ -218,6 +218,9 @@ def export(
     connection: Annotated[str | None, typer.Option(help="Only this connection.")] = None,
     out: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
     raw: Annotated[bool, typer.Option(help="Include the vendor's raw record.")] = False,
+    personal_data: Annotated[
+        bool, typer.Option(help="Include national register numbers (masked by default).")
+    ] = False,
     database_url: DbOption = None,
 ) -> None:
     """Export normalized records (decimals as strings, lines and payments nested)."""
@@ -235,6 +238,7 @@ def export(
         out or sys.stdout,
         connection_id=cid,
         include_raw=raw,
+        personal=personal_data,
     )
     if out is not None:
         err.print(f"wrote {count} {what.lower()} to {out}")

@@ -19,7 +19,7 @@ from posbridge.model import MODELS
 from posbridge.store.repo import Store, StoredRecord
 from posbridge.store.tables import table_name
 
-__all__ = ["EXPORTABLE", "Format", "export_records", "resolve_object_type"]
+__all__ = ["EXPORTABLE", "PERSONAL_FIELDS", "Format", "export_records", "resolve_object_type"]
 
 Format = Literal["jsonl", "csv", "parquet"]
 #: accepted names (plural table names, case-insensitive) → object type
@@ -38,21 +38,33 @@ def resolve_object_type(name: str) -> str:
     raise UsageError(f"cannot export {name!r}; choose one of: {', '.join(sorted(EXPORTABLE))}")
 
 
-def _document(item: StoredRecord, include_raw: bool) -> dict[str, Any]:
+#: normalized and vendor fields that hold national register numbers (personal data).
+PERSONAL_FIELDS = frozenset({"national_id", "secnr"})
+
+
+def _mask(value: Any) -> Any:
+    return None if value in (None, "") else "***"
+
+
+def _document(item: StoredRecord, include_raw: bool, personal: bool) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": item.id, "connection_id": item.connection_id}
     doc |= _to_builtins(item.record)
     doc["first_seen_at"] = item.first_seen_at.isoformat()
     doc["updated_at"] = item.updated_at.isoformat()
     if include_raw:
-        doc["raw"] = item.raw
+        doc["raw"] = dict(item.raw)
+    if not personal:  # national register numbers leave the store only when asked for
+        for target in (doc, doc.get("raw") or {}):
+            for key in PERSONAL_FIELDS & target.keys():
+                target[key] = _mask(target[key])
     return doc
 
 
 def _documents(
-    store: Store, object_type: str, connection_id: str | None, include_raw: bool
+    store: Store, object_type: str, connection_id: str | None, include_raw: bool, personal: bool
 ) -> Iterator[dict[str, Any]]:
     for item in store.records(object_type, connection_id):
-        yield _document(item, include_raw)
+        yield _document(item, include_raw, personal)
 
 
 def _flat(doc: dict[str, Any]) -> dict[str, Any]:
@@ -70,9 +82,13 @@ def export_records(
     *,
     connection_id: str | None = None,
     include_raw: bool = False,
+    personal: bool = False,
 ) -> int:
-    """Write every live record of a type; returns how many were written."""
-    docs = _documents(store, object_type, connection_id, include_raw)
+    """Write every live record of a type; returns how many were written.
+
+    National register numbers are masked unless `personal` is set.
+    """
+    docs = _documents(store, object_type, connection_id, include_raw, personal)
     if fmt == "parquet":
         if out is None or not isinstance(out, Path):
             raise UsageError("parquet needs a file: pass --out PATH")
