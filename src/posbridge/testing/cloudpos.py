@@ -1,9 +1,4 @@
-"""Test helpers shipped with posbridge: compare a synced store with a sandbox world.
-
-`world_differences` is the oracle of the "store equals the world" tests: it lists every
-difference (missing, extra, duplicated or unequal records, to the cent) instead of
-stopping at the first, so a failing test says everything that is wrong.
-"""
+"""The CloudPOS oracle: a CloudPOS sandbox world against what the store holds."""
 
 from __future__ import annotations
 
@@ -13,30 +8,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
 from posbridge.model import Customer, Invoice, Order, Product, Shift, Voucher
 from posbridge.store.repo import Store
-from posbridge.store.tables import RECORD_TABLES
+from posbridge.testing.keys import duplicate_keys
 
-__all__ = ["duplicate_keys", "world_differences"]
+__all__ = ["world_differences"]
 
 _DOCTYPE = {1: "invoice", 2: "quote", 3: "credit_note"}
-
-
-def duplicate_keys(store: Store, connection_id: str) -> list[str]:
-    """(table, source id) pairs stored more than once for a connection (must be none)."""
-    out = []
-    with store.engine.connect() as conn:
-        for table in RECORD_TABLES.values():
-            rows = conn.execute(
-                sa.select(table.c.source_id, sa.func.count())
-                .where(table.c.connection_id == connection_id)
-                .group_by(table.c.source_id)
-                .having(sa.func.count() > 1)
-            ).all()
-            out += [f"{table.name}:{sid} ×{n}" for sid, n in rows]
-    return out
 
 
 def _by_id(records: Iterable[Any]) -> dict[str, Any]:
@@ -44,11 +22,14 @@ def _by_id(records: Iterable[Any]) -> dict[str, Any]:
 
 
 def world_differences(
-    store: Store, connection_id: str, world: Any, *, skip_tickets: Iterable[int] = ()
+    store: Store, connection_id: str, world: Any, *, skip: Iterable[int] = ()
 ) -> list[str]:
-    """Every difference between a CloudPOS sandbox world and what the store holds."""
+    """Every difference between a CloudPOS sandbox world and what the store holds.
+
+    `skip` names tickets expected to be missing (quarantined on purpose by a test).
+    """
     diffs: list[str] = duplicate_keys(store, connection_id)
-    skip = set(skip_tickets)
+    skip = set(skip)
     diffs += _orders(store, connection_id, world, skip)
     diffs += _catalog(store, connection_id, world)
     diffs += _documents(store, connection_id, world)
