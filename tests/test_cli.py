@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from posbridge.cli import app
 
-COMMANDS = ["sandbox", "connect", "sync", "export", "status", "verify", "demo"]
+COMMANDS = ["sandbox", "connect", "sync", "export", "status", "verify", "quarantine", "demo"]
 
 
 def _run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -276,6 +276,39 @@ def verify(
 
 
 @app.command()
+def quarantine(
+    name: Annotated[str | None, typer.Argument(help="Connection (default: all).")] = None,
+    replay: Annotated[
+        bool, typer.Option(help="Map the kept raw records again and store those that map now.")
+    ] = False,
+    database_url: DbOption = None,
+) -> None:
+    """List quarantined records with their reasons, or replay them after a fix."""
+    from posbridge.sync.replay import replay_quarantine
+
+    store = _store(database_url)
+    rows = [store.get_connection(name)] if name else store.list_connections()
+    for row in rows:
+        if replay:
+            result = replay_quarantine(store, row.name)
+            console.print(
+                f"{row.name}: {result.fixed} replayed into the store, "
+                f"{len(result.still_failing)} still quarantined"
+            )
+            continue
+        table = Table("stream", "source id", "kind", "reason", "since", title=row.name)
+        for entry in store.quarantined(row.id):
+            table.add_row(
+                entry["stream"],
+                str(entry["source_id"]),
+                entry["error_kind"],
+                entry["reason"],
+                f"{entry['created_at']:%Y-%m-%d %H:%M}",
+            )
+        console.print(table)
+
+
+@app.command()
 def demo(
     once: Annotated[bool, typer.Option(help="Exit after the summary.")] = False,
     database_url: DbOption = None,

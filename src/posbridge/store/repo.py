@@ -463,6 +463,20 @@ class Store:
                 .values(resolved_at=now)
             )
 
+    def resolve_quarantine_entry(
+        self,
+        conn: sa.Connection,
+        entry_id: int,
+        now: datetime,
+        still: tuple[str, str] | None = None,
+    ) -> None:
+        """Mark one quarantine row resolved, or (`still`) record why it still fails."""
+        stmt = quarantine.update().where(quarantine.c.id == entry_id)
+        if still is None:
+            conn.execute(stmt.values(resolved_at=now))
+        else:
+            conn.execute(stmt.values(error_kind=still[0], reason=still[1], created_at=now))
+
     def quarantined(
         self, connection_id: str | None = None, *, unresolved: bool = True
     ) -> list[dict[str, Any]]:
