@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from posbridge.connectors.cloudpos import mapping as m
+from posbridge.connectors.cloudpos.fields import FIELD_MAP
 from posbridge.errors import MappingError
 
 ORDER: dict[str, Any] = {
@@ -116,7 +117,7 @@ def test_bad_orders_raise_mapping_errors(mutate: Any, message: str) -> None:
 def test_declared_order_fields_are_all_read() -> None:
     """Every flat field the field map declares for orders changes the result when it changes."""
     base = m.to_order(ORDER)
-    for f in m.FIELD_MAP["orders"][1]:
+    for f in FIELD_MAP["orders"][1]:
         if f.vendor == "-" or "[]" in f.vendor:
             continue
         raw = copy.deepcopy(ORDER)

@@ -14,7 +14,7 @@ def test_connectors_doc_is_current() -> None:
 
 def test_doc_lists_every_declared_field() -> None:
     """Every declared CloudPOS vendor field appears in the generated field map."""
-    from posbridge.connectors.cloudpos.mapping import FIELD_MAP
+    from posbridge.connectors.cloudpos.fields import FIELD_MAP
 
     text = render()
     for _source, fields in FIELD_MAP.values():

@@ -33,6 +33,7 @@ from posbridge.connectors.base import (
 )
 from posbridge.connectors.cloudpos import mapping as m
 from posbridge.connectors.cloudpos.commands import CAPABILITIES, execute_command
+from posbridge.connectors.cloudpos.fields import FIELD_MAP
 from posbridge.connectors.cloudpos.wire import (
     CloudPOSAuth,
     decode_envelope,
@@ -98,7 +99,7 @@ class CloudPOS(Connector):
     currency: ClassVar[str] = "EUR"
     timezone: ClassVar[str] = "Europe/Brussels"
     default_base_url: ClassVar[str | None] = "https://cloudpos.be/api/"
-    field_map: ClassVar[Mapping[str, tuple[str, Sequence[Field]]]] = m.FIELD_MAP
+    field_map: ClassVar[Mapping[str, tuple[str, Sequence[Field]]]] = FIELD_MAP
 
     def __init__(self, settings: BaseModel, http: VendorClient) -> None:
         assert isinstance(settings, CloudPOSSettings)
