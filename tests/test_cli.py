@@ -13,7 +13,19 @@ from typer.testing import CliRunner
 
 from posbridge.cli import app
 
-COMMANDS = ["sandbox", "connect", "sync", "export", "status", "verify", "quarantine", "demo"]
+COMMANDS = [
+    "sandbox",
+    "connect",
+    "sync",
+    "export",
+    "status",
+    "verify",
+    "quarantine",
+    "serve",
+    "account",
+    "key",
+    "demo",
+]
 
 
 def _run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

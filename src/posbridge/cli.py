@@ -123,6 +123,9 @@ def connect_cmd(
         bool, typer.Option(help="Replace the credentials of an existing connection.")
     ] = False,
     check: Annotated[bool, typer.Option(help="Make one authenticated call before saving.")] = True,
+    account: Annotated[
+        str | None, typer.Option(help="Account (tenant) that owns the connection in the API.")
+    ] = None,
     database_url: DbOption = None,
 ) -> None:
     """Add a connection; credentials are checked with one call and stored encrypted."""
@@ -132,6 +135,10 @@ def connect_cmd(
     row = connect(
         store, vendor, name, base_url, _parse_sets(set_ or []), check=check, update=update
     )
+    if account is not None:
+        from posbridge.store.accounts import assign_connection
+
+        assign_connection(store, row.name, account)
     console.print(f"[green]connected[/] {row.name} ({row.vendor}) → {row.base_url}")
 
 
@@ -273,6 +280,56 @@ def verify(
     console.print(f"{total - bad} of {total} days verified" + ("" if bad else " [green]✓[/]"))
     if bad:
         raise typer.Exit(1)
+
+
+account_app = typer.Typer(help="Tenants of the REST API.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys of a tenant.", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+app.add_typer(key_app, name="key")
+
+
+@account_app.command("create")
+def account_create(
+    name: Annotated[str, typer.Argument(help="A name for the tenant.")],
+    connection: Annotated[
+        list[str] | None, typer.Option(help="Put these connections under the account.")
+    ] = None,
+    database_url: DbOption = None,
+) -> None:
+    """Create a tenant (account) and print its id."""
+    from posbridge.store.accounts import assign_connection, create_account
+
+    store = _store(database_url)
+    account_id = create_account(store, name)
+    for name_ in connection or []:
+        assign_connection(store, name_, account_id)
+    sys.stdout.write(account_id + "\n")
+
+
+@key_app.command("create")
+def key_create(
+    account: Annotated[str, typer.Argument(help="Account id (from `posbridge account create`).")],
+    database_url: DbOption = None,
+) -> None:
+    """Create an API key; it is printed once and stored only as a hash."""
+    from posbridge.store.accounts import create_api_key
+
+    sys.stdout.write(create_api_key(_store(database_url), account) + "\n")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    database_url: DbOption = None,
+) -> None:
+    """Serve the REST API (`/v1`, OpenAPI at `/openapi.json`) until stopped."""
+    import uvicorn
+
+    from posbridge.api import create_app
+
+    console.print(f"posbridge API on http://{host}:{port}/v1 (OpenAPI: /openapi.json)")
+    uvicorn.run(create_app(_store(database_url)), host=host, port=port, log_level="warning")
 
 
 @app.command()

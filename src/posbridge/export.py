@@ -19,7 +19,14 @@ from posbridge.model import MODELS
 from posbridge.store.repo import Store, StoredRecord
 from posbridge.store.tables import table_name
 
-__all__ = ["EXPORTABLE", "PERSONAL_FIELDS", "Format", "export_records", "resolve_object_type"]
+__all__ = [
+    "EXPORTABLE",
+    "PERSONAL_FIELDS",
+    "Format",
+    "export_records",
+    "record_document",
+    "resolve_object_type",
+]
 
 Format = Literal["jsonl", "csv", "parquet"]
 #: accepted names (plural table names, case-insensitive) → object type
@@ -46,7 +53,8 @@ def _mask(value: Any) -> Any:
     return None if value in (None, "") else "***"
 
 
-def _document(item: StoredRecord, include_raw: bool, personal: bool) -> dict[str, Any]:
+def record_document(item: StoredRecord, include_raw: bool, personal: bool) -> dict[str, Any]:
+    """A stored record as a JSON-able document; national numbers masked unless `personal`."""
     doc: dict[str, Any] = {"id": item.id, "connection_id": item.connection_id}
     doc |= _to_builtins(item.record)
     doc["first_seen_at"] = item.first_seen_at.isoformat()
@@ -64,7 +72,7 @@ def _documents(
     store: Store, object_type: str, connection_id: str | None, include_raw: bool, personal: bool
 ) -> Iterator[dict[str, Any]]:
     for item in store.records(object_type, connection_id):
-        yield _document(item, include_raw, personal)
+        yield record_document(item, include_raw, personal)
 
 
 def _flat(doc: dict[str, Any]) -> dict[str, Any]:

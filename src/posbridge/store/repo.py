@@ -6,10 +6,11 @@ Everything except the record hot path (`records.py`) goes through SQLAlchemy Cor
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -127,6 +128,53 @@ def _order_children(
             )
         )
     return {k: v for k, v in out.items() if v[0] or v[1]}
+
+
+def _table(object_type: str) -> sa.Table:
+    if object_type not in RECORD_TABLES:
+        raise SyncError(f"unknown object type {object_type!r}; known: {', '.join(RECORD_TABLES)}")
+    return RECORD_TABLES[object_type]
+
+
+def record_select(table: sa.Table) -> sa.Select[Any]:
+    """The columns a StoredRecord is built from."""
+    return sa.select(
+        table.c.row_id,
+        table.c.id,
+        table.c.connection_id,
+        table.c.data,
+        table.c.raw,
+        table.c.first_seen_at,
+        table.c.updated_at,
+        table.c.deleted_at,
+    )
+
+
+def materialize(
+    conn: sa.Connection, object_type: str, rows: Sequence[Any]
+) -> Iterator[StoredRecord]:
+    """Decode stored rows into records; orders get their lines and payments back."""
+    decoder = _decoder(object_type)
+    children = _order_children(conn, [r.row_id for r in rows]) if object_type == "order" else {}
+    for r in rows:
+        record = decoder.decode(r.data)
+        if r.row_id in children:
+            lines, payments = children[r.row_id]
+            record = msgspec.structs.replace(record, lines=lines, payments=payments)
+        yield StoredRecord(
+            id=r.id,
+            connection_id=r.connection_id,
+            record=record,
+            raw=msgspec.json.decode(r.raw),
+            first_seen_at=r.first_seen_at,
+            updated_at=r.updated_at,
+            deleted_at=r.deleted_at,
+        )
+
+
+@cache
+def _decoder(object_type: str) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(MODELS[object_type])
 
 
 def _now() -> datetime:
@@ -513,22 +561,8 @@ class Store:
         batch: int = 2000,
     ) -> Iterator[StoredRecord]:
         """Stream stored records of one type, decoded back into the model."""
-        if object_type not in RECORD_TABLES:
-            raise SyncError(
-                f"unknown object type {object_type!r}; known: {', '.join(RECORD_TABLES)}"
-            )
-        table = RECORD_TABLES[object_type]
-        decoder = msgspec.json.Decoder(MODELS[object_type])
-        q = sa.select(
-            table.c.row_id,
-            table.c.id,
-            table.c.connection_id,
-            table.c.data,
-            table.c.raw,
-            table.c.first_seen_at,
-            table.c.updated_at,
-            table.c.deleted_at,
-        )
+        table = _table(object_type)
+        q = record_select(table)
         if connection_id:
             q = q.where(table.c.connection_id == connection_id)
         if not include_deleted:
@@ -537,25 +571,27 @@ class Store:
         with self.engine.connect() as conn, self.engine.connect() as side:
             result = conn.execution_options(yield_per=batch).execute(q)
             for rows in result.partitions():
-                children = (
-                    _order_children(side, [r.row_id for r in rows])
-                    if object_type == "order"
-                    else {}
-                )
-                for r in rows:
-                    record = decoder.decode(r.data)
-                    if r.row_id in children:
-                        lines, payments = children[r.row_id]
-                        record = msgspec.structs.replace(record, lines=lines, payments=payments)
-                    yield StoredRecord(
-                        id=r.id,
-                        connection_id=r.connection_id,
-                        record=record,
-                        raw=msgspec.json.decode(r.raw),
-                        first_seen_at=r.first_seen_at,
-                        updated_at=r.updated_at,
-                        deleted_at=r.deleted_at,
-                    )
+                yield from materialize(side, object_type, rows)
+
+    def page(
+        self,
+        object_type: str,
+        where: Sequence[sa.ColumnElement[bool]],
+        *,
+        after_row: int | None,
+        limit: int,
+    ) -> list[tuple[int, StoredRecord]]:
+        """One page of records in `row_id` order after a cursor (for the API)."""
+        table = _table(object_type)
+        q = record_select(table).where(*where)
+        if after_row is not None:
+            q = q.where(table.c.row_id > after_row)
+        q = q.order_by(table.c.row_id).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+            return list(
+                zip([r.row_id for r in rows], materialize(conn, object_type, rows), strict=True)
+            )
 
     def count(self, object_type: str, connection_id: str | None = None) -> int:
         """Live records of one type."""

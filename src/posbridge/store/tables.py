@@ -29,6 +29,8 @@ from posbridge.store.types import IsoDate, ScaledDecimal, UTCDateTime
 
 __all__ = [
     "RECORD_TABLES",
+    "accounts",
+    "api_keys",
     "connections",
     "metadata",
     "order_lines",
@@ -49,10 +51,37 @@ metadata = MetaData(
     }
 )
 
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "account_id",
+        String(40),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # sha256 of the key: keys are shown once and never stored in clear
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
 connections = Table(
     "connections",
     metadata,
     Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id", ondelete="CASCADE"), index=True),
     Column("name", String(100), nullable=False, unique=True),
     Column("vendor", String(40), nullable=False),
     Column("base_url", Text, nullable=False),

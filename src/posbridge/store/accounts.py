@@ -1,0 +1,90 @@
+"""Tenants (accounts) and their API keys.
+
+A key is shown once, when created; the store keeps only its SHA-256, so a database dump
+does not give API access. Keys carry a short public prefix to tell them apart in lists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from posbridge.errors import UsageError
+from posbridge.store.repo import Store
+from posbridge.store.tables import accounts, api_keys, connections
+
+__all__ = ["account_for_key", "assign_connection", "create_account", "create_api_key"]
+
+KEY_PREFIX = "pbk_"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_account(store: Store, name: str) -> str:
+    """A new tenant; returns its id."""
+    account_id = "acc_" + secrets.token_hex(8)
+    with store.engine.begin() as conn:
+        conn.execute(
+            accounts.insert().values(id=account_id, name=name, created_at=datetime.now(UTC))
+        )
+    return account_id
+
+
+def create_api_key(store: Store, account_id: str) -> str:
+    """A new API key for an account, returned in clear exactly once."""
+    with store.engine.connect() as conn:
+        if (
+            conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id)).first()
+            is None
+        ):
+            raise UsageError(
+                f"no account {account_id!r}; create one with `posbridge account create`"
+            )
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with store.engine.begin() as conn:
+        conn.execute(
+            api_keys.insert().values(
+                id="key_" + secrets.token_hex(8),
+                account_id=account_id,
+                key_hash=_digest(key),
+                prefix=key[:12],
+                created_at=datetime.now(UTC),
+            )
+        )
+    return key
+
+
+def account_for_key(store: Store, key: str) -> str | None:
+    """The account a live key belongs to, or None."""
+    digest = _digest(key)
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(api_keys.c.account_id, api_keys.c.key_hash).where(
+                api_keys.c.key_hash == digest, api_keys.c.revoked_at.is_(None)
+            )
+        ).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    return str(row.account_id)
+
+
+def assign_connection(store: Store, connection_name: str, account_id: str) -> None:
+    """Put a connection under an account (its records become visible to that tenant)."""
+    row = store.get_connection(connection_name)
+    with store.engine.begin() as conn:
+        if (
+            conn.execute(sa.select(accounts.c.id).where(accounts.c.id == account_id)).first()
+            is None
+        ):
+            raise UsageError(
+                f"no account {account_id!r}; create one with `posbridge account create`"
+            )
+        conn.execute(
+            connections.update().where(connections.c.id == row.id).values(account_id=account_id)
+        )
