@@ -126,3 +126,21 @@ def test_openapi_is_served(api: Api) -> None:
     """The OpenAPI document describes the resources."""
     spec = api.a.get("/../openapi.json").json()
     assert "/v1/{resource}" in spec["paths"]
+
+
+def test_revenue_report_matches_the_world(api: Api) -> None:
+    """Revenue by day and by payment method add up to the world's order totals, exactly."""
+    from decimal import Decimal
+
+    world = api.world
+    total = sum((o.total for o in world.orders), Decimal(0))  # type: ignore[attr-defined]
+    by_day = api.a.get("/reports/revenue", params={"group_by": "day"}).json()["data"]
+    assert sum(Decimal(r["gross"]) for r in by_day) == total
+    assert all(Decimal(r["net"]) + Decimal(r["vat"]) == Decimal(r["gross"]) for r in by_day)
+    by_method = api.a.get("/reports/revenue", params={"group_by": "payment_method"}).json()["data"]
+    assert sum(Decimal(r["gross"]) for r in by_method) == total
+    for group in ("week", "month", "location", "device", "vat_rate", "product", "employee"):
+        rows = api.a.get("/reports/revenue", params={"group_by": group}).json()["data"]
+        assert rows, group
+    assert api.b.get("/reports/revenue").json()["data"] == []
+    assert api.a.get("/reports/revenue", params={"group_by": "planet"}).status_code == 422

@@ -8,8 +8,7 @@ Every resource is scoped to the caller's account: another tenant's id answers 40
 including the local `Tenant` dependency alias, at runtime.)
 """
 
-
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -18,6 +17,7 @@ from fastapi import Depends, FastAPI, Header, Query
 from starlette.responses import Response
 
 from posbridge.api.problems import ProblemError, install_problem_handlers
+from posbridge.api.reports import Group, revenue
 from posbridge.export import EXPORTABLE, record_document
 from posbridge.store.accounts import account_for_key
 from posbridge.store.repo import Store
@@ -71,6 +71,31 @@ def create_app(store: Store) -> FastAPI:
         if connection_id not in tenant_connections(account):
             raise ProblemError(404, "not_found", "No such connection")
         return _json(_connection(store.get_connection(connection_id)))
+
+    @app.get("/v1/reports/revenue", summary="Net, VAT and gross revenue, grouped, per currency")
+    def revenue_report(
+        account: Tenant,
+        group_by: Group = "day",
+        date_from: Annotated[date | None, Query(alias="from")] = None,
+        date_to: Annotated[date | None, Query(alias="to")] = None,
+        connection: str | None = None,
+    ) -> Response:
+        scope = tenant_connections(account)
+        if connection is not None:
+            scope = [c for c in scope if c == connection]
+        rows = revenue(store, scope, group_by, date_from=date_from, date_to=date_to)
+        data = [
+            {
+                "key": r.key,
+                "currency": r.currency,
+                "orders": r.orders,
+                "net": r.net,
+                "vat": r.vat,
+                "gross": r.gross,
+            }
+            for r in rows
+        ]
+        return _json({"object": "report", "group_by": group_by, "data": data})
 
     @app.get("/v1/{resource}", summary="List normalized records of one kind")
     def list_records(
