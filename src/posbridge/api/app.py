@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Header, Query
 from starlette.responses import Response
 
+from posbridge.api.connections import add_connection_routes, connection_doc
 from posbridge.api.problems import ProblemError, install_problem_handlers
 from posbridge.api.reports import Group, revenue
 from posbridge.export import EXPORTABLE, record_document
@@ -60,17 +61,19 @@ def create_app(store: Store) -> FastAPI:
                 ).scalars()
             )
 
+    add_connection_routes(app, store, tenant, tenant_connections, _json)
+
     @app.get("/v1/connections", summary="List the account's connections")
     def list_connections(account: Tenant) -> Response:
         ids = set(tenant_connections(account))
-        data = [_connection(c) for c in store.list_connections() if c.id in ids]
+        data = [connection_doc(c) for c in store.list_connections() if c.id in ids]
         return _json({"object": "list", "data": data, "has_more": False})
 
     @app.get("/v1/connections/{connection_id}", summary="One connection (never its credentials)")
     def get_connection(connection_id: str, account: Tenant) -> Response:
         if connection_id not in tenant_connections(account):
             raise ProblemError(404, "not_found", "No such connection")
-        return _json(_connection(store.get_connection(connection_id)))
+        return _json(connection_doc(store.get_connection(connection_id)))
 
     @app.get("/v1/reports/revenue", summary="Net, VAT and gross revenue, grouped, per currency")
     def revenue_report(
@@ -214,16 +217,3 @@ def _resource(resource: str) -> str:
             "resources: " + ", ".join(sorted(EXPORTABLE)),
         )
     return object_type
-
-
-def _connection(row: Any) -> dict[str, Any]:
-    return {
-        "object": "connection",
-        "id": row.id,
-        "name": row.name,
-        "vendor": row.vendor,
-        "status": row.status,
-        "status_reason": row.status_reason,
-        "deferred_until": row.deferred_until.isoformat() if row.deferred_until else None,
-        "created_at": row.created_at.isoformat(),
-    }

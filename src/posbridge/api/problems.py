@@ -10,7 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from posbridge.errors import PosbridgeError, UsageError
+from posbridge.errors import (
+    ConfigError,
+    PosbridgeError,
+    QuotaExhausted,
+    TransientError,
+    UsageError,
+    VendorError,
+    VendorValidationError,
+)
 
 __all__ = ["ProblemError", "install_problem_handlers", "problem"]
 
@@ -50,6 +58,21 @@ def problem(
     )
 
 
+#: taxonomy class → HTTP status, most specific first
+_STATUS: tuple[tuple[type[PosbridgeError], int], ...] = (
+    (UsageError, 400),
+    (ConfigError, 422),
+    (VendorValidationError, 422),
+    (QuotaExhausted, 429),
+    (TransientError, 503),
+    (VendorError, 502),
+)
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Turn every error the app can raise into a problem document (no HTML, no tracebacks)."""
 
@@ -71,8 +94,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_posbridge(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, PosbridgeError)
-        status = 400 if isinstance(exc, UsageError) else 502
-        return problem(status, exc.kind, exc.message)
+        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+        extra: dict[str, Any] = {}
+        if exc.vendor_code is not None:
+            extra["vendor_code"] = exc.vendor_code
+        return problem(status, _snake(exc.kind), exc.message, **extra)
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -298,6 +298,11 @@ class Store:
         result: dict[str, str] = msgspec.json.decode(self.vault.decrypt(blob, context=row.id))
         return result
 
+    def delete_connection(self, connection_id: str) -> None:
+        """Delete a connection and, through the foreign keys, everything synced from it."""
+        with self.engine.begin() as conn:
+            conn.execute(connections.delete().where(connections.c.id == connection_id))
+
     def set_status(
         self,
         connection_id: str,

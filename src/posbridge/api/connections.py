@@ -1,0 +1,191 @@
+"""Connection management routes: create, test, update, delete, sync, runs, quarantine.
+
+Credentials go in through the connector's settings model and are stored encrypted; no
+response ever contains them. Every route is scoped to the caller's account.
+"""
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from posbridge.api.problems import ProblemError
+from posbridge.app import connect, parse_settings
+from posbridge.store.accounts import assign_connection
+from posbridge.store.repo import ConnectionRow, Store
+from posbridge.sync.engine import SyncEngine, build_connector
+from posbridge.sync.replay import replay_quarantine
+
+__all__ = ["ConnectionCreate", "ConnectionUpdate", "add_connection_routes", "connection_doc"]
+
+
+class ConnectionCreate(BaseModel):
+    """A new connection: vendor, a name unique in the store, and the vendor's settings."""
+
+    vendor: str = Field(examples=["cloudpos"])
+    name: str = Field(min_length=1, max_length=100)
+    base_url: str | None = None
+    settings: dict[str, str] = Field(default_factory=dict, description="licname, token, ...")
+    check: bool = Field(default=True, description="make one authenticated call first")
+
+
+class ConnectionUpdate(BaseModel):
+    """New credentials and settings (all of them), optionally a new base URL."""
+
+    settings: dict[str, str]
+    base_url: str | None = None
+    check: bool = True
+
+
+def connection_doc(row: ConnectionRow) -> dict[str, Any]:
+    """A connection as the API shows it: status and identity, never credentials."""
+    return {
+        "object": "connection",
+        "id": row.id,
+        "name": row.name,
+        "vendor": row.vendor,
+        "base_url": row.base_url,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "deferred_until": row.deferred_until.isoformat() if row.deferred_until else None,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def add_connection_routes(
+    app: FastAPI,
+    store: Store,
+    tenant: Callable[..., str],
+    tenant_connections: Callable[[str], list[str]],
+    respond: Callable[[Any], Response],
+) -> None:
+    """Register the write side of `/v1/connections` on `app`."""
+    Tenant = Annotated[str, Depends(tenant)]  # a dependency alias, like a type
+
+    def owned(account: str, connection_id: str) -> ConnectionRow:
+        if connection_id not in tenant_connections(account):
+            raise ProblemError(404, "not_found", "No such connection")
+        return store.get_connection(connection_id)
+
+    @app.post("/v1/connections", status_code=201, summary="Create a connection")
+    def create_connection(body: ConnectionCreate, account: Tenant) -> Response:
+        parse_settings(body.vendor, body.settings)  # a clear 400 before anything else
+        row = connect(store, body.vendor, body.name, body.base_url, body.settings, check=body.check)
+        assign_connection(store, row.name, account)
+        response = respond(connection_doc(row))
+        response.status_code = 201
+        return response
+
+    @app.post("/v1/connections/{connection_id}/test", summary="Make one authenticated call")
+    def test_connection(connection_id: str, account: Tenant) -> Response:
+        connector = build_connector(store, owned(account, connection_id))
+        try:
+            connector.check()
+        finally:
+            connector.http.close()
+        return respond({"object": "check", "ok": True})
+
+    @app.patch("/v1/connections/{connection_id}", summary="Replace credentials and settings")
+    def update_connection(connection_id: str, body: ConnectionUpdate, account: Tenant) -> Response:
+        row = owned(account, connection_id)
+        updated = connect(
+            store,
+            row.vendor,
+            row.name,
+            body.base_url or row.base_url,
+            body.settings,
+            check=body.check,
+            update=True,
+        )
+        return respond(connection_doc(updated))
+
+    @app.delete(
+        "/v1/connections/{connection_id}",
+        status_code=204,
+        summary="Delete a connection and every record synced from it",
+    )
+    def delete_connection(connection_id: str, account: Tenant) -> Response:
+        store.delete_connection(owned(account, connection_id).id)
+        return Response(status_code=204)
+
+    @app.post("/v1/connections/{connection_id}/sync", summary="Sync now (returns the run)")
+    def sync_connection(connection_id: str, account: Tenant) -> Response:
+        result = SyncEngine(store).run(owned(account, connection_id).name, trigger="api")
+        return respond(
+            {
+                "object": "sync_run",
+                "id": result.run_id,
+                "status": result.status,
+                "requests": result.requests,
+                "error": result.error,
+                "streams": [
+                    {
+                        "name": s.name,
+                        "status": s.status,
+                        "fetched": s.fetched,
+                        "inserted": s.inserted,
+                        "updated": s.updated,
+                        "quarantined": s.quarantined,
+                        "deleted": s.deleted,
+                        "error": s.error,
+                    }
+                    for s in result.streams
+                ],
+            }
+        )
+
+    @app.get("/v1/connections/{connection_id}/runs", summary="Recent sync runs")
+    def list_runs(connection_id: str, account: Tenant) -> Response:
+        runs = store.runs(owned(account, connection_id).id)
+        data = [
+            {
+                "object": "sync_run",
+                "id": r["id"],
+                "trigger": r["trigger"],
+                "status": r["status"],
+                "started_at": r["started_at"].isoformat(),
+                "finished_at": r["finished_at"].isoformat() if r["finished_at"] else None,
+                "requests": r["requests"],
+                "streams": r["summary"],
+                "error": r["error"],
+            }
+            for r in runs
+        ]
+        return respond({"object": "list", "data": data, "has_more": False})
+
+    @app.get("/v1/connections/{connection_id}/quarantine", summary="Quarantined records")
+    def list_quarantine(connection_id: str, account: Tenant) -> Response:
+        entries = store.quarantined(owned(account, connection_id).id)
+        data = [
+            {
+                "object": "quarantined_record",
+                "id": e["id"],
+                "stream": e["stream"],
+                "source_id": e["source_id"],
+                "kind": e["error_kind"],
+                "reason": e["reason"],
+                "raw": e["raw"],
+                "created_at": e["created_at"].isoformat(),
+            }
+            for e in entries
+        ]
+        return respond({"object": "list", "data": data, "has_more": False})
+
+    @app.post(
+        "/v1/connections/{connection_id}/quarantine/replay",
+        summary="Map quarantined records again (after a fix) and store those that map",
+    )
+    def replay(connection_id: str, account: Tenant) -> Response:
+        result = replay_quarantine(store, owned(account, connection_id).name)
+        return respond(
+            {
+                "object": "replay",
+                "fixed": result.fixed,
+                "still_failing": [
+                    {"stream": s, "source_id": sid, "reason": r}
+                    for s, sid, r in result.still_failing
+                ],
+            }
+        )
