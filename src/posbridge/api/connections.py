@@ -7,7 +7,7 @@ response ever contains them. Every route is scoped to the caller's account.
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Body, Depends, FastAPI, Header
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -16,6 +16,7 @@ from posbridge.app import connect, parse_settings
 from posbridge.store.accounts import assign_connection
 from posbridge.store.repo import ConnectionRow, Store
 from posbridge.sync.engine import SyncEngine, build_connector
+from posbridge.sync.outbox import list_commands, submit_command
 from posbridge.sync.replay import replay_quarantine
 
 __all__ = ["ConnectionCreate", "ConnectionUpdate", "add_connection_routes", "connection_doc"]
@@ -135,6 +136,62 @@ def add_connection_routes(
                 ],
             }
         )
+
+    @app.get(
+        "/v1/connections/{connection_id}/capabilities", summary="Writes this connection can do"
+    )
+    def capabilities(connection_id: str, account: Tenant) -> Response:
+        connector = build_connector(store, owned(account, connection_id))
+        try:
+            data = [
+                {
+                    "object": "capability",
+                    "name": c.name,
+                    "model": c.model,
+                    "description": c.description,
+                }
+                for c in connector.capabilities()
+            ]
+        finally:
+            connector.http.close()
+        return respond({"object": "list", "data": data, "has_more": False})
+
+    @app.post(
+        "/v1/connections/{connection_id}/commands/{command}",
+        summary="Run a write (Idempotency-Key required; ?dry_run=true to rehearse)",
+    )
+    def run_command(
+        connection_id: str,
+        command: str,
+        account: Tenant,
+        payload: Annotated[dict[str, Any], Body()],
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+        dry_run: bool = False,
+    ) -> Response:
+        row = owned(account, connection_id)
+        if not idempotency_key:
+            raise ProblemError(
+                400,
+                "idempotency_key_required",
+                "Writes need an Idempotency-Key header",
+                "send a unique `Idempotency-Key` per intended write; retries reuse it",
+            )
+        outcome = submit_command(
+            store, account, row, command, payload, idempotency_key, dry_run=dry_run
+        )
+        response = respond(outcome.body)
+        response.status_code = outcome.status
+        if outcome.status >= 400:
+            response.media_type = "application/problem+json"
+            response.headers["content-type"] = "application/problem+json"
+        return response
+
+    @app.get(
+        "/v1/connections/{connection_id}/commands", summary="The outbox: writes and their status"
+    )
+    def commands(connection_id: str, account: Tenant) -> Response:
+        data = list_commands(store, owned(account, connection_id).id)
+        return respond({"object": "list", "data": data, "has_more": False})
 
     @app.get("/v1/connections/{connection_id}/runs", summary="Recent sync runs")
     def list_runs(connection_id: str, account: Tenant) -> Response:

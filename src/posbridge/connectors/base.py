@@ -187,6 +187,12 @@ class Connector(ABC):
 
     def execute(self, command: Command) -> CommandResult:
         """Perform one write; subclasses with capabilities override this."""
-        from posbridge.errors import VendorError
+        from posbridge.errors import UsageError
 
-        raise VendorError(f"{self.vendor} has no write command {command.name!r}")
+        raise UsageError(f"{self.vendor} has no write command {command.name!r}")
+
+    def preview(self, command: Command) -> dict[str, Any]:
+        """The vendor request `execute` would send, for dry runs; override with writes."""
+        from posbridge.errors import UsageError
+
+        raise UsageError(f"{self.vendor} cannot rehearse {command.name!r}")

@@ -35,6 +35,7 @@ __all__ = [
     "metadata",
     "order_lines",
     "order_payments",
+    "outbox",
     "quarantine",
     "request_budget",
     "stream_state",
@@ -93,6 +94,32 @@ connections = Table(
     Column("deferred_until", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    # Every write is recorded here before it is sent; the idempotency key is per account.
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "connection_id",
+        String(40),
+        ForeignKey("connections.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("command", String(80), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("response", Text),
+    Column("http_status", Integer),
+    Column("error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("account_id", "idempotency_key"),
 )
 
 stream_state = Table(

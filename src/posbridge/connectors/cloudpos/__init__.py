@@ -32,7 +32,11 @@ from posbridge.connectors.base import (
     Stream,
 )
 from posbridge.connectors.cloudpos import mapping as m
-from posbridge.connectors.cloudpos.commands import CAPABILITIES, execute_command
+from posbridge.connectors.cloudpos.commands import (
+    CAPABILITIES,
+    execute_command,
+    preview_command,
+)
 from posbridge.connectors.cloudpos.fields import FIELD_MAP
 from posbridge.connectors.cloudpos.wire import (
     CloudPOSAuth,
@@ -356,6 +360,10 @@ class CloudPOS(Connector):
     def execute(self, command: Command) -> CommandResult:
         """Perform one write (or write-side lookup) against the licence."""
         return execute_command(self, command)
+
+    def preview(self, command: Command) -> dict[str, Any]:
+        """The request `execute` would send, without sending it (dry run)."""
+        return preview_command(command)
 
 
 def _top(page: Page, key: str) -> int:

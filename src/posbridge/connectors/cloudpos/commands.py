@@ -22,7 +22,7 @@ from posbridge.model.money import normalize_rate
 if TYPE_CHECKING:
     from posbridge.connectors.cloudpos import CloudPOS
 
-__all__ = ["CAPABILITIES", "execute_command"]
+__all__ = ["CAPABILITIES", "execute_command", "preview_command"]
 
 Builder = Callable[[Mapping[str, Any], str | None], dict[str, Any]]
 
@@ -389,6 +389,16 @@ CAPABILITIES: tuple[Capability, ...] = tuple(
 )
 #: writes whose "already in use" answer on a replay means our earlier attempt landed.
 _IDEMPOTENT_BY_NUMBER = {"create_invoice", "create_quote", "create_credit_note"}
+
+
+def preview_command(command: Command) -> dict[str, Any]:
+    """The exact request a command would send (credentials aside), for dry runs."""
+    spec = _SPECS.get(command.name)
+    if spec is None:
+        raise UsageError(f"cloudpos has no command {command.name!r}; known: {', '.join(_SPECS)}")
+    fields = form_fields(spec.build(command.payload, command.reference))
+    return {"method": "POST", "function": spec.function, "query": f"?{spec.function}",
+            "form": fields}
 
 
 def execute_command(connector: CloudPOS, command: Command) -> CommandResult:
