@@ -121,3 +121,19 @@ def test_quarantine_is_listed_and_replayable(setup: Setup) -> None:
     replay = setup.a.post(f"/connections/{cid}/quarantine/replay").json()
     assert replay["fixed"] == 0
     assert len(replay["still_failing"]) == 1
+
+
+def test_closures_and_passthrough(setup: Setup) -> None:
+    """Closures verify every Z day; passthrough answers a raw vendor function, budgeted."""
+    cid = _create(setup).json()["id"]
+    setup.a.post(f"/connections/{cid}/sync")
+    closures = setup.a.get(f"/connections/{cid}/closures").json()["data"]
+    assert closures
+    assert all(c["verified"] for c in closures)
+    before = len(setup.box.state.request_log)
+    raw = setup.a.post(f"/connections/{cid}/passthrough", json={"operation": "get-xreport"})
+    assert raw.status_code == 200
+    assert "data" in raw.json()["response"]
+    assert len(setup.box.state.request_log) == before + 1
+    bad = setup.a.post(f"/connections/{cid}/passthrough", json={"operation": "drop-tables"})
+    assert bad.status_code == 400

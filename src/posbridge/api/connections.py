@@ -5,9 +5,10 @@ response ever contains them. Every route is scoped to the caller's account.
 """
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Header
+from fastapi import Body, Depends, FastAPI, Header, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -18,6 +19,7 @@ from posbridge.store.repo import ConnectionRow, Store
 from posbridge.sync.engine import SyncEngine, build_connector
 from posbridge.sync.outbox import list_commands, submit_command
 from posbridge.sync.replay import replay_quarantine
+from posbridge.verify import verify_connection
 
 __all__ = ["ConnectionCreate", "ConnectionUpdate", "add_connection_routes", "connection_doc"]
 
@@ -38,6 +40,14 @@ class ConnectionUpdate(BaseModel):
     settings: dict[str, str]
     base_url: str | None = None
     check: bool = True
+
+
+class Passthrough(BaseModel):
+    """A vendor operation the model lacks: name, query parameters and body fields."""
+
+    operation: str = Field(examples=["get-reservationhours"])
+    params: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, str] | None = None
 
 
 def connection_doc(row: ConnectionRow) -> dict[str, Any]:
@@ -192,6 +202,50 @@ def add_connection_routes(
     def commands(connection_id: str, account: Tenant) -> Response:
         data = list_commands(store, owned(account, connection_id).id)
         return respond({"object": "list", "data": data, "has_more": False})
+
+    @app.get(
+        "/v1/connections/{connection_id}/closures",
+        summary="Closure-verified completeness: synced orders vs the POS's Z reports",
+    )
+    def closures(
+        connection_id: str,
+        account: Tenant,
+        date_from: Annotated[date | None, Query(alias="from")] = None,
+        date_to: Annotated[date | None, Query(alias="to")] = None,
+    ) -> Response:
+        row = owned(account, connection_id)
+        data = [
+            {
+                "object": "closure",
+                "report": c.report,
+                "business_date": c.business_date.isoformat() if c.business_date else None,
+                "first_ticket": c.first_ticket,
+                "last_ticket": c.last_ticket,
+                "verified": c.verified,
+                "expected_count": c.expected_count,
+                "actual_count": c.actual_count,
+                "expected_gross": c.expected_gross,
+                "actual_gross": c.actual_gross,
+                "expected_net": c.expected_net,
+                "actual_net": c.actual_net,
+                "missing_tickets": c.missing_tickets,
+                "differences": c.differences(),
+            }
+            for c in verify_connection(store, row, date_from=date_from, date_to=date_to)
+        ]
+        return respond({"object": "list", "data": data, "has_more": False})
+
+    @app.post(
+        "/v1/connections/{connection_id}/passthrough",
+        summary="A raw vendor request through the connector's auth, quota and retries",
+    )
+    def passthrough(connection_id: str, body: Passthrough, account: Tenant) -> Response:
+        connector = build_connector(store, owned(account, connection_id))
+        try:
+            result = connector.passthrough(body.operation, body.params, body.fields)
+        finally:
+            connector.http.close()
+        return respond({"object": "passthrough", "operation": body.operation, "response": result})
 
     @app.get("/v1/connections/{connection_id}/runs", summary="Recent sync runs")
     def list_runs(connection_id: str, account: Tenant) -> Response:

@@ -191,6 +191,14 @@ class Connector(ABC):
 
         raise UsageError(f"{self.vendor} has no write command {command.name!r}")
 
+    def passthrough(
+        self, operation: str, params: Mapping[str, str], fields: Mapping[str, str] | None
+    ) -> Any:
+        """Send a raw vendor operation with the connector's auth, budget and retries."""
+        from posbridge.errors import UsageError
+
+        raise UsageError(f"{self.vendor} has no passthrough")
+
     def preview(self, command: Command) -> dict[str, Any]:
         """The vendor request `execute` would send, for dry runs; override with writes."""
         from posbridge.errors import UsageError

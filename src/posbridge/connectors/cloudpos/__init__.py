@@ -49,6 +49,7 @@ from posbridge.connectors.cloudpos.wire import (
 )
 from posbridge.connectors.fieldmap import Field
 from posbridge.connectors.http import VendorClient
+from posbridge.errors import UsageError
 from posbridge.model import (
     Category,
     Customer,
@@ -360,6 +361,29 @@ class CloudPOS(Connector):
     def execute(self, command: Command) -> CommandResult:
         """Perform one write (or write-side lookup) against the licence."""
         return execute_command(self, command)
+
+    def passthrough(
+        self, operation: str, params: Mapping[str, str], fields: Mapping[str, str] | None
+    ) -> Any:
+        """Any v1 function (`get-xreport`, `post-coupon`, ...) as the vendor answers it."""
+        if not operation.startswith(("get-", "post-", "update-")):
+            raise UsageError(
+                f"{operation!r} is not a CloudPOS v1 function (get-*, post-*, update-*)"
+            )
+        if fields is not None or not operation.startswith("get-"):
+            return self.call_fields(
+                operation + "".join(f"&{k}={quote(v, safe='')}" for k, v in params.items()),
+                dict(fields or {}),
+                write=not operation.startswith("get-"),
+            )
+        budget = self.http.budget
+
+        def decode(response: httpx.Response) -> Any:
+            decode_envelope(response, budget)
+            return decode_fields(response.content)
+
+        query = operation + "".join(f"&{k}={quote(v, safe='')}" for k, v in params.items())
+        return self.http.request("GET", "?" + query, decode=decode)
 
     def preview(self, command: Command) -> dict[str, Any]:
         """The request `execute` would send, without sending it (dry run)."""

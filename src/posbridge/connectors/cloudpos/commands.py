@@ -397,8 +397,12 @@ def preview_command(command: Command) -> dict[str, Any]:
     if spec is None:
         raise UsageError(f"cloudpos has no command {command.name!r}; known: {', '.join(_SPECS)}")
     fields = form_fields(spec.build(command.payload, command.reference))
-    return {"method": "POST", "function": spec.function, "query": f"?{spec.function}",
-            "form": fields}
+    return {
+        "method": "POST",
+        "function": spec.function,
+        "query": f"?{spec.function}",
+        "form": fields,
+    }
 
 
 def execute_command(connector: CloudPOS, command: Command) -> CommandResult:
