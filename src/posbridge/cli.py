@@ -328,8 +328,29 @@ def serve(
 
     from posbridge.api import create_app
 
+    store = _store(database_url)
+    stop = threading.Event()
+    threading.Thread(target=_deliver_webhooks, args=(store, stop), daemon=True).start()
     console.print(f"posbridge API on http://{host}:{port}/v1 (OpenAPI: /openapi.json)")
-    uvicorn.run(create_app(_store(database_url)), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+
+
+def _deliver_webhooks(store: Any, stop: threading.Event) -> None:
+    """Background delivery of queued webhook events while the API serves."""
+    import httpx
+
+    from posbridge.webhooks import deliver_due
+
+    with httpx.Client(timeout=10, follow_redirects=False) as client:
+        while not stop.is_set():
+            try:
+                deliver_due(store, client)
+            except Exception:  # a broken receiver or database blip must not kill the loop
+                logging.getLogger("posbridge.webhooks").exception("webhook delivery pass failed")
+            stop.wait(2.0)
 
 
 @app.command()

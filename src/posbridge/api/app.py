@@ -19,6 +19,7 @@ from starlette.responses import Response
 from posbridge.api.connections import add_connection_routes, connection_doc
 from posbridge.api.problems import ProblemError, install_problem_handlers
 from posbridge.api.reports import Group, revenue
+from posbridge.api.webhook_routes import add_webhook_routes
 from posbridge.export import EXPORTABLE, record_document
 from posbridge.store.accounts import account_for_key
 from posbridge.store.repo import Store
@@ -62,6 +63,7 @@ def create_app(store: Store) -> FastAPI:
             )
 
     add_connection_routes(app, store, tenant, tenant_connections, _json)
+    add_webhook_routes(app, store, tenant, _json)
 
     @app.get("/v1/connections", summary="List the account's connections")
     def list_connections(account: Tenant) -> Response:

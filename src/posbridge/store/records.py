@@ -9,7 +9,7 @@ Unchanged records (same raw hash) are skipped before any write.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -62,6 +62,8 @@ class PageWrite:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: (record id, is new) of every record written, for change events
+    written: list[tuple[str, bool]] = field(default_factory=list)
 
 
 class RecordWriter:
@@ -139,6 +141,7 @@ class RecordWriter:
                 changed_rows.append(prior[2])
             rows.append(row)
             written.append(source_id)
+            result.written.append((row[0], prior is None))
         if rows:
             cursor.executemany(self._upsert_sql(table), rows)
             if prepared.children:

@@ -54,6 +54,7 @@ class ConnectionRow:
     settings: dict[str, Any]
     credentials_version: int
     created_at: datetime
+    account_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +266,7 @@ class Store:
             settings=msgspec.json.decode(r.settings),
             credentials_version=r.credentials_version,
             created_at=r.created_at,
+            account_id=r.account_id,
         )
 
     def get_connection(self, name_or_id: str) -> ConnectionRow:

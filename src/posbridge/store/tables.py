@@ -41,6 +41,9 @@ __all__ = [
     "stream_state",
     "sync_runs",
     "table_name",
+    "webhook_deliveries",
+    "webhook_events",
+    "webhook_subscriptions",
 ]
 
 metadata = MetaData(
@@ -120,6 +123,63 @@ outbox = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("account_id", "idempotency_key"),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "account_id",
+        String(40),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event types
+    Column("secret", LargeBinary, nullable=False),  # encrypted, bound to the subscription id
+    Column("active", Integer, nullable=False, default=1),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    # The durable event log: ids grow, so deliveries per subscription keep event order.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "account_id",
+        String(40),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("type", String(60), nullable=False),
+    Column("object_id", String(200)),
+    Column("data", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "subscription_id",
+        String(40),
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "event_id", Integer, ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("status", String(20), nullable=False),  # pending, delivered
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime()),
+    Index("ix_webhook_deliveries_due", "status", "subscription_id", "event_id"),
 )
 
 stream_state = Table(

@@ -43,6 +43,7 @@ from posbridge.store.repo import ConnectionRow, Store
 from posbridge.sync.planner import plan_intervals
 from posbridge.sync.prefetch import CommitThread, Prefetcher
 from posbridge.sync.worker import MappedPage, PageSpec, new_pool, prepare_page, warm_up
+from posbridge.webhooks import emit, subscribed_types
 
 __all__ = [
     "ProgressFn",
@@ -59,6 +60,13 @@ _encode = msgspec.json.encode
 
 #: called after each committed page: (connection name, stream, records in page, totals so far)
 ProgressFn = Callable[[str, str, int, "StreamOutcome"], None]
+
+#: object type → (event when created, event when updated); only these emit per-record events
+_CHANGE_EVENTS = {
+    "order": ("order.created", "order.updated"),
+    "product": ("product.updated", "product.updated"),
+    "customer": ("customer.updated", "customer.updated"),
+}
 
 #: pages smaller than this are mapped in-process (a worker round trip costs more)
 _POOL_MIN_PAGE = 200
@@ -178,6 +186,7 @@ class SyncEngine:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._warm: Future[None] | None = None
+        self._subscriptions: set[str] | None = None
         #: pages mapped by worker processes so far (observability and tests)
         self.pages_in_workers = 0
         self.clock = clock
@@ -198,6 +207,7 @@ class SyncEngine:
         due_only: bool = False,
     ) -> RunResult:
         """Sync one connection; never raises for vendor trouble, reports it instead."""
+        self._subscriptions = None  # re-read per run: subscriptions may have changed
         with _bulk_gc():
             try:
                 return self._run(
@@ -294,7 +304,40 @@ class SyncEngine:
         self.store.finish_run(
             run_id, result.status, result.requests, summary, result.error, self.clock()
         )
+        self._emit_run_events(row, result)
         return result
+
+    def _emit_run_events(self, row: ConnectionRow, result: RunResult) -> None:
+        wanted = subscribed_types(self.store, row.account_id)
+        if not wanted:
+            return
+        data = {
+            "connection_id": row.id,
+            "run_id": result.run_id,
+            "status": result.status,
+            "requests": result.requests,
+            "error": result.error,
+            "streams": {
+                s.name: {
+                    "inserted": s.inserted,
+                    "updated": s.updated,
+                    "quarantined": s.quarantined,
+                    "status": s.status,
+                }
+                for s in result.streams
+            },
+        }
+        events = [("sync.completed" if result.ok else "sync.failed", row.id, data)]
+        if result.status == "needs_attention":
+            events.append(
+                (
+                    "connection.needs_attention",
+                    row.id,
+                    {"connection_id": row.id, "reason": result.error},
+                )
+            )
+        with self.store.engine.begin() as conn:
+            emit(conn, row.account_id, events, self.clock())
 
     # -- internals -------------------------------------------------------------------------
     @staticmethod
@@ -449,6 +492,17 @@ class SyncEngine:
         with self.store.engine.begin() as conn:
             main, *derived = mapped.tables
             written = self.store.writer.apply(conn, row.id, main)
+            change = _CHANGE_EVENTS.get(stream.model.object_type)
+            if change is not None and written.written and self._wants(row, change):
+                emit(
+                    conn,
+                    row.account_id,
+                    [
+                        (change[0] if new else change[1], rid, {"id": rid, "connection_id": row.id})
+                        for rid, new in written.written
+                    ],
+                    now,
+                )
             for table in derived:
                 self.store.writer.apply(conn, row.id, table)
             for sid, kind, reason, raw in mapped.bad:
@@ -488,6 +542,12 @@ class SyncEngine:
         if seen is not None:
             seen.update(mapped.good_ids)
             seen.update(sid for sid, *_ in mapped.bad if sid is not None)
+
+    def _wants(self, row: ConnectionRow, change: tuple[str, str]) -> bool:
+        """Whether any subscription wants this record type's change events (cached per run)."""
+        if self._subscriptions is None:
+            self._subscriptions = subscribed_types(self.store, row.account_id)
+        return bool(self._subscriptions & set(change))
 
     def _pool_for(self, stream: Stream, page: Page) -> ProcessPoolExecutor | None:
         """A worker pool for big pages of streams that can be decoded from raw bytes."""
