@@ -389,9 +389,11 @@ def quarantine(
 @app.command()
 def demo(
     once: Annotated[bool, typer.Option(help="Exit after the summary.")] = False,
+    api_port: Annotated[int, typer.Option(help="Port of the REST API (0: any free port).")] = 8000,
     database_url: DbOption = None,
 ) -> None:
-    """Start every sandbox in-process, connect, sync with progress and summarize."""
+    """Start every sandbox in-process, connect, sync with progress and summarize; then serve
+    the REST API and keep polling (unless --once)."""
     from posbridge.demo import demo_sandboxes, run_demo
     from posbridge.verify import verify_connection
 
@@ -420,10 +422,36 @@ def demo(
             console.print(f"verify {row.name}: {ok} of {len(checks)} days verified")
         if once:
             return
+        _serve_demo_api(store, api_port)
         console.print("the sandboxes keep serving and posbridge keeps them in sync")
         _watch(
             store, lambda: [c.name for c in store.list_connections() if c.name.startswith("demo-")]
         )
+
+
+def _serve_demo_api(store: Any, port: int) -> None:
+    """Serve the REST API for a demo tenant that owns every demo connection."""
+    from posbridge.api import create_app
+    from posbridge.sandboxes.runner import SandboxServer
+    from posbridge.store.accounts import assign_connection, create_account, create_api_key
+
+    demo_rows = [row for row in store.list_connections() if row.name.startswith("demo-")]
+    # A rerun keeps the tenant of the first run; only the key is new (keys are shown once).
+    account = next((r.account_id for r in demo_rows if r.account_id), None)
+    account = account or create_account(store, "demo")
+    for row in demo_rows:
+        assign_connection(store, row.name, account)
+    key = create_api_key(store, account)
+    server = SandboxServer(create_app(store), port=port).start()
+    threading.Thread(target=_deliver_webhooks, args=(store, threading.Event()), daemon=True).start()
+    console.print(
+        f"REST API at {server.url}/v1 (OpenAPI {server.url}/openapi.json)", soft_wrap=True
+    )
+    console.print(
+        f"  try: curl -H 'Authorization: Bearer {key}' {server.url}/v1/reports/revenue",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 def _watch(store: Any, names: Any) -> None:
