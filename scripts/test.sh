@@ -4,6 +4,12 @@
 # POSBRIDGE_TEST_POSTGRES_URL is set). Usage: bash scripts/test.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The dashboard's browser test drives Debian's chromium (no browser download at run time).
+if ! command -v chromium >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
 .venv/bin/ruff check src tests bench

@@ -144,3 +144,16 @@ def test_revenue_report_matches_the_world(api: Api) -> None:
         assert rows, group
     assert api.b.get("/reports/revenue").json()["data"] == []
     assert api.a.get("/reports/revenue", params={"group_by": "planet"}).status_code == 422
+
+
+def test_report_keys_are_readable(api: Api) -> None:
+    """VAT rates come back as percents and products with their names."""
+    rates = {
+        r["key"]
+        for r in api.a.get("/reports/revenue", params={"group_by": "vat_rate"}).json()["data"]
+    }
+    assert rates <= {"0", "6", "12", "21"}
+    products = api.a.get("/reports/revenue", params={"group_by": "product"}).json()["data"]
+    named = [p for p in products if p["label"] and p["label"] != p["key"]]
+    # products sold but deleted from the catalogue since keep their id as the only label
+    assert len(named) >= len(products) * 0.9

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 import msgspec
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Header, Query
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
+from starlette.staticfiles import StaticFiles
 
 from posbridge.api.connections import add_connection_routes, connection_doc
 from posbridge.api.problems import ProblemError, install_problem_handlers
@@ -24,6 +25,7 @@ from posbridge.export import EXPORTABLE, record_document
 from posbridge.store.accounts import account_for_key
 from posbridge.store.repo import Store
 from posbridge.store.tables import RECORD_TABLES, connections
+from posbridge.web import STATIC_DIR
 
 __all__ = ["create_app"]
 
@@ -62,6 +64,12 @@ def create_app(store: Store) -> FastAPI:
                 ).scalars()
             )
 
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
     add_connection_routes(app, store, tenant, tenant_connections, _json)
     add_webhook_routes(app, store, tenant, _json)
 
@@ -92,6 +100,7 @@ def create_app(store: Store) -> FastAPI:
         data = [
             {
                 "key": r.key,
+                "label": r.label,
                 "currency": r.currency,
                 "orders": r.orders,
                 "net": r.net,

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+import msgspec
 import sqlalchemy as sa
 
 from posbridge.store.repo import Store
@@ -41,7 +42,7 @@ orders = RECORD_TABLES["order"]
 
 @dataclass(frozen=True, slots=True)
 class ReportRow:
-    """One group of a revenue report, in one currency."""
+    """One group of a revenue report, in one currency (`label`: the key's name, if any)."""
 
     key: str | None
     currency: str | None
@@ -49,6 +50,7 @@ class ReportRow:
     net: Decimal | None
     vat: Decimal | None
     gross: Decimal
+    label: str | None = None
 
 
 def _micros(column: Any) -> Any:
@@ -120,6 +122,7 @@ def revenue(
         rows = conn.execute(q).all()
     if group_by in ("week", "month"):
         return _roll_up(rows, group_by)
+    labels = _labels(store, connection_ids, group_by, [_key(r[0], group_by) for r in rows])
     result = [
         ReportRow(
             _key(k, group_by),
@@ -128,6 +131,7 @@ def revenue(
             from_micros(int(net)),
             from_micros(int(vat)),
             from_micros(int(gross)),
+            labels.get(_key(k, group_by) or ""),
         )
         for k, c, n, net, vat, gross in rows
     ]
@@ -139,9 +143,31 @@ def revenue(
 def _key(value: Any, group_by: str) -> str | None:
     if value is None:
         return None
-    if group_by == "vat_rate":
-        return f"{from_micros(int(value)).normalize():f}"
+    if isinstance(value, Decimal):  # a rate: 21, 5.5
+        return f"{value.normalize():f}"
     return value.isoformat() if isinstance(value, date) else str(value)
+
+
+#: groups whose keys are vendor ids of records with a name
+_NAMED = {"product": "product", "location": "location", "device": "device", "employee": "employee"}
+
+
+def _labels(
+    store: Store, connection_ids: Sequence[str], group_by: str, keys: Sequence[str | None]
+) -> dict[str, str]:
+    """Names of the grouped records (product names, location names, ...)."""
+    object_type = _NAMED.get(group_by)
+    wanted = [k for k in keys if k is not None]
+    if object_type is None or not wanted:
+        return {}
+    table = RECORD_TABLES[object_type]
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(table.c.source_id, table.c.data).where(
+                table.c.connection_id.in_(connection_ids), table.c.source_id.in_(wanted)
+            )
+        ).all()
+    return {sid: str(msgspec.json.decode(data).get("name") or sid) for sid, data in rows}
 
 
 def _roll_up(rows: Sequence[Any], group_by: str) -> list[ReportRow]:
