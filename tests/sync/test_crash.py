@@ -54,19 +54,18 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
         connect = _cli(env, log, "connect", "cloudpos", "--name", "shop", "--base-url", url, *sets)
         assert connect.wait(timeout=60) == 0, log.read_text()
         kills = 0
-        for _ in range(40):
+        for _ in range(rng.randint(2, 4)):  # kill a few runs at random points...
             proc = _cli(env, log, "sync", "shop")
             try:
-                code = proc.wait(timeout=rng.uniform(0.6, 2.5))
+                code = proc.wait(timeout=rng.uniform(1.0, 4.0))
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 kills += 1
                 continue
             assert code == 0, log.read_text()
-            break
-        else:
-            pytest.fail("sync never completed")
+        final = _cli(env, log, "sync", "shop")  # ...then let one finish
+        assert final.wait(timeout=180) == 0, log.read_text()
     assert kills >= 1
     store = Store.open(db, Vault(load_or_create_key("crash-test", tmp_path / "unused.key")))
     cid = store.get_connection("shop").id

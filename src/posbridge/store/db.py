@@ -68,6 +68,8 @@ def _alembic_config(connection: sa.Connection) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     try:
+        if schema_is_current(engine):  # the common case: skip loading the migration scripts
+            return
         with engine.begin() as connection:
             command.upgrade(_alembic_config(connection), "head")
     except OperationalError as exc:

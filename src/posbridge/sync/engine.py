@@ -411,8 +411,6 @@ class SyncEngine:
             if self.progress:
                 self.progress(row.name, stream.name, mapped.fetched, outcome)
 
-        if self.workers > 0 and stream.decode is not None and stream.mode == "incremental":
-            self._ensure_pool()  # start the worker now; it imports while the first pages download
         try:
             with CommitThread(commit, depth=3) as committer:
                 for page in Prefetcher(stream.fetch(ctx)):
