@@ -15,6 +15,7 @@ __all__ = [
     "DeviceEvent",
     "JournalEntry",
     "JournalLine",
+    "Report",
     "Reservation",
     "Shift",
     "StockMovement",
@@ -130,6 +131,23 @@ class DeviceEvent(Record, frozen=True, kw_only=True):
     ended_at: datetime | None = None
     duration_seconds: int | None = None
     resolved: bool | None = None
+
+
+class Report(Record, frozen=True, kw_only=True):
+    """A vendor-computed figure set for one day (and dimension), kept as the vendor states it.
+
+    For figures the POS itself reports that are not closures: a hotel's occupancy, ADR and
+    RevPAR per night and room type (AvaPOS reservas `totales`), say. `metrics` are exact
+    Decimals keyed by the vendor's own names.
+    """
+
+    object_type: ClassVar[str] = "report"
+    kind: str
+    business_date: date
+    dimension: str | None = None
+    location_source_id: str | None = None
+    currency: str | None = None
+    metrics: dict[str, Decimal] = msgspec.field(default_factory=dict)
 
 
 class JournalLine(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -39,5 +39,21 @@ def _cloudpos(**options: Any) -> Sandbox:
     return create_sandbox(**options)
 
 
+def _avapos(**options: Any) -> Sandbox:
+    from posbridge.sandboxes.avapos import create_sandbox
+
+    return create_sandbox(**options)
+
+
+def _icash(**options: Any) -> Sandbox:
+    from posbridge.sandboxes.icash import create_sandbox
+
+    return create_sandbox(**options)
+
+
 #: vendor slug → sandbox factory (one line per vendor).
-SANDBOXES: dict[str, Callable[..., Sandbox]] = {"cloudpos": _cloudpos}
+SANDBOXES: dict[str, Callable[..., Sandbox]] = {
+    "cloudpos": _cloudpos,
+    "avapos": _avapos,
+    "icash": _icash,
+}

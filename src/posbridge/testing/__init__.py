@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from posbridge.store.repo import Store
-from posbridge.testing import cloudpos
+from posbridge.testing import avapos, cloudpos, icash
 from posbridge.testing.keys import duplicate_keys
 
 __all__ = ["WORLD_CHECKS", "duplicate_keys", "world_differences"]
@@ -20,6 +20,8 @@ __all__ = ["WORLD_CHECKS", "duplicate_keys", "world_differences"]
 #: vendor slug → oracle(store, connection id, world, skip=ids expected missing)
 WORLD_CHECKS: dict[str, Callable[..., list[str]]] = {
     "cloudpos": cloudpos.world_differences,
+    "avapos": avapos.world_differences,
+    "icash": icash.world_differences,
 }
 
 
