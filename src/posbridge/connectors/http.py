@@ -215,8 +215,15 @@ class VendorClient:
         data: Mapping[str, Any] | None = None,
         json: Any = None,
         write: bool = False,
+        once: bool = False,
     ) -> T:
-        """Send with budget, retries and decoding; return what `decode` returns."""
+        """Send with budget, retries and decoding; return what `decode` returns.
+
+        `once` sends a single attempt (budget and error mapping still apply): for a write
+        the vendor cannot deduplicate, whose retry must first look up what happened.
+        """
+        if once:
+            return self._send_once(method, url, decode, params, data, json, write)
         for attempt in stamina.retry_context(
             on=self._should_retry,
             attempts=self.retry.attempts,

@@ -147,12 +147,8 @@ class ICash(Connector):
         `once` sends a single attempt (budget and error mapping still apply): for writes
         the vendor cannot deduplicate, whose retry must first ask what happened.
         """
-        if once:
-            return self.http._send_once(
-                "POST", operation, decode_data, None, _form(fields), None, write
-            )
         return self.http.request(
-            "POST", operation, data=_form(fields), decode=decode_data, write=write
+            "POST", operation, data=_form(fields), decode=decode_data, write=write, once=once
         )
 
     def fetch_list(self, operation: str, fields: Mapping[str, Any] | None = None) -> ListPage:
