@@ -29,6 +29,7 @@ def to_micros(value: Decimal) -> int:
     return as_int
 
 
+@lru_cache(maxsize=65536)
 def from_micros(value: int) -> Decimal:
     """Integer millionths → Decimal, normalized to at least 2 decimals for money."""
     dec = Decimal(value).scaleb(-_SCALE).normalize()

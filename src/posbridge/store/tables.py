@@ -297,6 +297,8 @@ def _record_table(object_type: str) -> Table:
         Column("deleted_at", UTCDateTime()),
         UniqueConstraint("connection_id", "source_id"),
         Index(f"ix_{name}_connection_occurred", "connection_id", "occurred_at"),
+        # API lists page in row order per connection: an index walk that stops at the limit.
+        Index(f"ix_{name}_connection_row", "connection_id", "row_id"),
         Index(f"ix_{name}_connection_updated", "connection_id", "updated_at"),
     )
 
