@@ -147,3 +147,10 @@ def test_event_log_and_replay(hooked: Hooked) -> None:
     before = len(hooked.receiver.received)
     _deliver(hooked)
     assert len(hooked.receiver.received) == before + queued
+
+
+def test_event_cursor_out_of_range_is_a_problem_not_a_crash(hooked: Hooked) -> None:
+    """A cursor beyond 64 bits (found by the fuzzer) answers 422 problem+json, not 500."""
+    response = hooked.api.get("/events", params={"after": 2**63})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"

@@ -31,7 +31,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+#: prefix of every problem+json `type` posbridge answers with
+PROBLEM_TYPE_BASE = "https://posbridge.dev/problems/"
+
 __all__ = [
+    "PROBLEM_TYPE_BASE",
     "AuthError",
     "ConfigError",
     "LockedOut",
@@ -81,6 +85,11 @@ class PosbridgeError(Exception):
     def kind(self) -> str:
         """Stable machine-readable name, used in run reports and problem types."""
         return type(self).__name__
+
+    @property
+    def problem_kind(self) -> str:
+        """The class as the last part of its RFC 9457 `type` URI: `quota_exhausted`."""
+        return "".join("_" + c.lower() if c.isupper() else c for c in self.kind).lstrip("_")
 
 
 class ConfigError(PosbridgeError):

@@ -184,3 +184,14 @@ def test_state_and_quarantine_round_trip(store: Store) -> None:
     assert store.quarantined(cid) == []
     assert msgspec.json.decode(b"{}") == {}
     assert RECORD_TABLES["order"].name == "orders"
+
+
+def test_migrations_match_the_table_definitions(store: Store) -> None:
+    """The migrated schema has no drift from tables.py (a schema change needs a migration)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from posbridge.store.tables import metadata
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from posbridge.errors import (
+    PROBLEM_TYPE_BASE,
     ConfigError,
     PosbridgeError,
     QuotaExhausted,
@@ -21,8 +22,6 @@ from posbridge.errors import (
 )
 
 __all__ = ["ProblemError", "install_problem_handlers", "problem"]
-
-PROBLEM_BASE = "https://posbridge.dev/problems/"
 
 
 class ProblemError(Exception):
@@ -45,7 +44,7 @@ def problem(
     status: int, kind: str, title: str, detail: str | None = None, **extra: Any
 ) -> Response:
     """A problem+json response."""
-    body: dict[str, Any] = {"type": PROBLEM_BASE + kind, "title": title, "status": status}
+    body: dict[str, Any] = {"type": PROBLEM_TYPE_BASE + kind, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body |= extra
@@ -67,10 +66,6 @@ _STATUS: tuple[tuple[type[PosbridgeError], int], ...] = (
     (TransientError, 503),
     (VendorError, 502),
 )
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -98,7 +93,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if exc.vendor_code is not None:
             extra["vendor_code"] = exc.vendor_code
-        return problem(status, _snake(exc.kind), exc.message, **extra)
+        return problem(status, exc.problem_kind, exc.message, **extra)
 
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

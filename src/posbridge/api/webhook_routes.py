@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import msgspec
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -15,6 +15,10 @@ from posbridge.store.tables import webhook_events, webhook_subscriptions
 from posbridge.webhooks import EVENT_TYPES, create_subscription, replay
 
 __all__ = ["WebhookCreate", "add_webhook_routes"]
+
+
+#: an event sequence number (64-bit: larger values are refused with 422, not a 500)
+EventCursor = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
 
 class WebhookCreate(BaseModel):
@@ -81,7 +85,7 @@ def add_webhook_routes(
         return Response(status_code=204)
 
     @app.post("/v1/webhooks/{webhook_id}/replay", summary="Send logged events again, in order")
-    def replay_events(webhook_id: str, account: Tenant, after: int = 0) -> Response:
+    def replay_events(webhook_id: str, account: Tenant, after: EventCursor = 0) -> Response:
         with store.engine.connect() as conn:
             owned = conn.execute(
                 sa.select(webhook_subscriptions.c.id).where(
@@ -94,13 +98,17 @@ def add_webhook_routes(
         return respond({"object": "replay", "queued": replay(store, account, webhook_id, after)})
 
     @app.get("/v1/events", summary="The event log, oldest first")
-    def list_events(account: Tenant, after: int = 0, limit: int = 100) -> Response:
+    def list_events(
+        account: Tenant,
+        after: EventCursor = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> Response:
         with store.engine.connect() as conn:
             rows = conn.execute(
                 webhook_events.select()
                 .where(webhook_events.c.account_id == account, webhook_events.c.id > after)
                 .order_by(webhook_events.c.id)
-                .limit(min(max(limit, 1), 500))
+                .limit(limit)
             ).all()
         data = [
             {

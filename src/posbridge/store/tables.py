@@ -10,6 +10,8 @@ and payments in child tables, so revenue and VAT reports run as SQL aggregates.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -45,6 +47,14 @@ __all__ = [
     "webhook_events",
     "webhook_subscriptions",
 ]
+
+
+def _connection_fk(**options: Any) -> Column[str]:
+    """The owning connection: deleting a connection deletes everything synced from it."""
+    return Column(
+        "connection_id", String(40), ForeignKey("connections.id", ondelete="CASCADE"), **options
+    )
+
 
 metadata = MetaData(
     naming_convention={
@@ -105,13 +115,7 @@ outbox = Table(
     # Every write is recorded here before it is sent; the idempotency key is per account.
     Column("id", String(40), primary_key=True),
     Column("account_id", String(40), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
-    Column(
-        "connection_id",
-        String(40),
-        ForeignKey("connections.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _connection_fk(nullable=False, index=True),
     Column("idempotency_key", String(255), nullable=False),
     Column("request_hash", String(64), nullable=False),
     Column("command", String(80), nullable=False),
@@ -185,12 +189,7 @@ webhook_deliveries = Table(
 stream_state = Table(
     "stream_state",
     metadata,
-    Column(
-        "connection_id",
-        String(40),
-        ForeignKey("connections.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _connection_fk(primary_key=True),
     Column("stream", String(60), primary_key=True),
     Column("state", Text, nullable=False, default="{}"),
     Column("state_version", Integer, nullable=False, default=1),
@@ -203,12 +202,7 @@ stream_state = Table(
 request_budget = Table(
     "request_budget",
     metadata,
-    Column(
-        "connection_id",
-        String(40),
-        ForeignKey("connections.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _connection_fk(primary_key=True),
     Column("day", String(10), primary_key=True),
     Column("used", Integer, nullable=False, default=0),
 )
@@ -217,13 +211,7 @@ sync_runs = Table(
     "sync_runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "connection_id",
-        String(40),
-        ForeignKey("connections.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _connection_fk(nullable=False, index=True),
     Column("trigger", String(32), nullable=False),
     Column("status", String(32), nullable=False),
     Column("started_at", UTCDateTime(), nullable=False),
@@ -237,13 +225,7 @@ quarantine = Table(
     "quarantine",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "connection_id",
-        String(40),
-        ForeignKey("connections.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _connection_fk(nullable=False, index=True),
     Column("stream", String(60), nullable=False),
     Column("object_type", String(40), nullable=False),
     Column("source_id", String(200)),
@@ -270,12 +252,7 @@ def _record_table(object_type: str) -> Table:
         # (random text keys made child inserts 3x slower); `id` is the stable public id.
         Column("row_id", _ROW_ID, primary_key=True, autoincrement=True),
         Column("id", String(40), nullable=False, unique=True),
-        Column(
-            "connection_id",
-            String(40),
-            ForeignKey("connections.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _connection_fk(nullable=False),
         Column("source_id", String(200), nullable=False),
         Column("hash", String(32), nullable=False),
         Column("data", Text, nullable=False),

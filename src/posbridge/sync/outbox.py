@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from posbridge.connectors.base import Command
 from posbridge.errors import (
+    PROBLEM_TYPE_BASE,
     ConfigError,
     PosbridgeError,
     QuotaExhausted,
@@ -55,7 +56,7 @@ def _problem(status: int, kind: str, title: str, **extra: Any) -> WriteOutcome:
     return WriteOutcome(
         status,
         {
-            "type": f"https://posbridge.dev/problems/{kind}",
+            "type": PROBLEM_TYPE_BASE + kind,
             "title": title,
             "status": status,
             **extra,
@@ -200,21 +201,17 @@ def _send(
     except (ConfigError, VendorError) as exc:
         return _problem(
             422 if isinstance(exc, ConfigError) else 502,
-            _kind(exc),
+            exc.problem_kind,
             exc.message,
             vendor_code=exc.vendor_code,
         ), "failed"
     except PosbridgeError as exc:
-        return _problem(502, _kind(exc), exc.message), "failed"
+        return _problem(502, exc.problem_kind, exc.message), "failed"
     finally:
         connector.http.close()
         if budget.day is not None:
             with store.engine.begin() as conn:
                 store.put_budget(conn, row.id, budget.day.isoformat(), budget.used)
-
-
-def _kind(exc: PosbridgeError) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in exc.kind).lstrip("_")
 
 
 def list_commands(store: Store, connection_id: str, limit: int = 50) -> list[dict[str, Any]]:

@@ -122,23 +122,27 @@ class CloudPOS(Connector):
         write: bool = False,
     ) -> Any:
         """One function call; returns the decoded envelope (errors raised as taxonomy)."""
-        query = function + "".join(
-            f"&{k}" if v == "" else f"&{k}={quote(str(v), safe='')}"
-            for k, v in (params or {}).items()
-        )
         budget = self.http.budget
         return self.http.request(
             "POST" if fields is not None else "GET",
-            "?" + query,
+            _query(function, params),
             data=fields,
             decode=lambda r: decode_envelope(r, budget),
             write=write,
         )
 
     def call_fields(
-        self, function: str, fields: Mapping[str, str], *, write: bool
+        self,
+        function: str,
+        fields: Mapping[str, str] | None,
+        *,
+        write: bool,
+        params: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A POST call whose answer fields (id, modtime, persons, ...) are returned."""
+        """A call whose answer fields (id, modtime, persons, data, ...) are returned.
+
+        POST with `fields`, GET without them.
+        """
         budget = self.http.budget
 
         def decode(response: httpx.Response) -> dict[str, Any]:
@@ -146,7 +150,10 @@ class CloudPOS(Connector):
             body: dict[str, Any] = decode_fields(response.content)
             return {k: v for k, v in body.items() if k not in ("success", "errorcode", "message")}
 
-        return self.http.request("POST", "?" + function, data=fields, decode=decode, write=write)
+        method = "POST" if fields is not None else "GET"
+        return self.http.request(
+            method, _query(function, params), data=fields, decode=decode, write=write
+        )
 
     def _list(self, function: str, params: Mapping[str, Any] | None = None) -> Page:
         result = decode_records(self.call(function, params))
@@ -370,24 +377,25 @@ class CloudPOS(Connector):
             raise UsageError(
                 f"{operation!r} is not a CloudPOS v1 function (get-*, post-*, update-*)"
             )
-        if fields is not None or not operation.startswith("get-"):
-            return self.call_fields(
-                operation + "".join(f"&{k}={quote(v, safe='')}" for k, v in params.items()),
-                dict(fields or {}),
-                write=not operation.startswith("get-"),
-            )
-        budget = self.http.budget
-
-        def decode(response: httpx.Response) -> Any:
-            decode_envelope(response, budget)
-            return decode_fields(response.content)
-
-        query = operation + "".join(f"&{k}={quote(v, safe='')}" for k, v in params.items())
-        return self.http.request("GET", "?" + query, decode=decode)
+        read = operation.startswith("get-")
+        body = None if (read and fields is None) else dict(fields or {})
+        return self.call_fields(operation, body, params=params, write=not read)
 
     def preview(self, command: Command) -> dict[str, Any]:
         """The request `execute` would send, without sending it (dry run)."""
         return preview_command(command)
+
+
+def _query(function: str, params: Mapping[str, Any] | None) -> str:
+    """`?get-orders&start=1&end=5`: the function as a bare flag, then the filters."""
+    return (
+        "?"
+        + function
+        + "".join(
+            f"&{k}" if v == "" else f"&{k}={quote(str(v), safe='')}"
+            for k, v in (params or {}).items()
+        )
+    )
 
 
 def _top(page: Page, key: str) -> int:
