@@ -419,7 +419,12 @@ def demo(
         for row in store.list_connections():
             checks = list(verify_connection(store, row))
             ok = sum(c.verified for c in checks)
-            console.print(f"verify {row.name}: {ok} of {len(checks)} days verified")
+            if checks:
+                console.print(f"verify {row.name}: {ok} of {len(checks)} days verified")
+            else:
+                console.print(
+                    f"verify {row.name}: the vendor reports no closures to verify against"
+                )
         if once:
             return
         _serve_demo_api(store, api_port)
