@@ -245,3 +245,34 @@ def test_reconciliation_verifies_days_and_names_a_missing_order(
     assert f"missing tickets {victim}" in bad["reason"]
     heat = client.get("/reports/heatmap").json()["data"]
     assert sum(c["orders"] for c in heat) == len(shop.box.state.world.orders) - 1
+
+
+def test_pages_merge_every_connection_of_the_tenant(shop: Shop) -> None:
+    """A tenant with two connections pages through both, each record once, fast path or not."""
+    store = shop.store
+    store.add_connection("twin", "cloudpos", shop.url, shop.box.credentials)
+    assert SyncEngine(store).run("twin").ok
+    account = create_account(store, "A")
+    assign_connection(store, "shop", account)
+    assign_connection(store, "twin", account)
+    key = create_api_key(store, account)
+    expected = 2 * len(shop.box.state.world.orders)
+    with (
+        SandboxServer(create_app(store)) as server,
+        httpx.Client(
+            base_url=server.url + "/v1", headers={"Authorization": f"Bearer {key}"}
+        ) as http,
+    ):
+        for include in ({}, {"include": "raw"}):
+            seen: list[str] = []
+            after = None
+            while True:
+                params = {"limit": 9} | include | ({"starting_after": after} if after else {})
+                body = http.get("/orders", params=params).json()
+                seen += [o["id"] for o in body["data"]]
+                if not body["has_more"]:
+                    break
+                after = body["next_starting_after"]
+            assert len(seen) == len(set(seen)) == expected
+            owners = {o.split("_")[1] for o in seen}
+            assert len(owners) == 2

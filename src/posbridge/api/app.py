@@ -23,7 +23,7 @@ from posbridge.api.reconciliation import reconcile
 from posbridge.api.reports import Group, heat_map, revenue
 from posbridge.api.webhook_routes import add_webhook_routes
 from posbridge.export import EXPORTABLE, record_document
-from posbridge.store.accounts import account_for_key
+from posbridge.store.accounts import KeyCache
 from posbridge.store.repo import Store
 from posbridge.store.tables import RECORD_TABLES, connections
 from posbridge.web import STATIC_DIR
@@ -43,9 +43,11 @@ def create_app(store: Store) -> FastAPI:
     app = FastAPI(title="posbridge", version="1", description=__doc__)
     install_problem_handlers(app)
 
+    keys = KeyCache(store)
+
     def tenant(authorization: Annotated[str | None, Header()] = None) -> str:
         scheme, _, key = (authorization or "").partition(" ")
-        account = account_for_key(store, key.strip()) if scheme.lower() == "bearer" else None
+        account = keys.account(key.strip()) if scheme.lower() == "bearer" else None
         if account is None:
             raise ProblemError(
                 401,
@@ -179,10 +181,7 @@ def create_app(store: Store) -> FastAPI:
         scope = tenant_connections(account)
         if connection is not None:
             scope = [c for c in scope if c == connection]
-        where: list[sa.ColumnElement[bool]] = [
-            table.c.connection_id.in_(scope),
-            table.c.deleted_at.is_(None),
-        ]
+        where: list[sa.ColumnElement[bool]] = [table.c.deleted_at.is_(None)]
         for column, value in (
             ("location_source_id", location),
             ("device_source_id", device),
@@ -208,10 +207,10 @@ def create_app(store: Store) -> FastAPI:
         after = _row_of(table, starting_after, scope) if starting_after else None
         flags = set(include or ())
         if not flags:  # the common case: splice pre-encoded documents
-            docs = store.page_documents(object_type, where, after_row=after, limit=limit + 1)
+            docs = store.page_documents(object_type, scope, where, after_row=after, limit=limit + 1)
             if docs is not None:
                 return _list_bytes(docs, limit)
-        rows = store.page(object_type, where, after_row=after, limit=limit + 1)
+        rows = store.page(object_type, scope, where, after_row=after, limit=limit + 1)
         has_more = len(rows) > limit
         data = [
             record_document(item, "raw" in flags, "personal" in flags) | {"object": object_type}
@@ -236,12 +235,7 @@ def create_app(store: Store) -> FastAPI:
         object_type = _resource(resource)
         table = RECORD_TABLES[object_type]
         scope = tenant_connections(account)
-        rows = store.page(
-            object_type,
-            [table.c.id == record_id, table.c.connection_id.in_(scope)],
-            after_row=None,
-            limit=1,
-        )
+        rows = store.page(object_type, scope, [table.c.id == record_id], after_row=None, limit=1)
         if not rows:
             raise ProblemError(404, "not_found", f"No such {object_type}")
         flags = set(include or ())
@@ -269,22 +263,23 @@ def create_app(store: Store) -> FastAPI:
     return app
 
 
-def _list_bytes(docs: list[bytes], limit: int) -> Response:
+def _list_bytes(docs: list[str], limit: int) -> Response:
     """A list envelope around pre-encoded documents (one more than `limit` means more)."""
     has_more = len(docs) > limit
-    last = msgspec.json.decode(docs[limit - 1])["id"] if has_more else None
-    body = b"".join(
+    # every document starts with {"id":"<id>", and ids hold no quotes
+    last = '"' + docs[limit - 1][7 : docs[limit - 1].index('"', 7)] + '"' if has_more else "null"
+    body = "".join(
         (
-            b'{"object":"list","data":[',
-            b",".join(docs[:limit]),
-            b'],"has_more":',
-            b"true" if has_more else b"false",
-            b',"next_starting_after":',
-            _encode(last),
-            b"}",
+            '{"object":"list","data":[',
+            ",".join(docs[:limit]),
+            '],"has_more":',
+            "true" if has_more else "false",
+            ',"next_starting_after":',
+            last,
+            "}",
         )
     )
-    return Response(body, media_type="application/json")
+    return Response(body.encode(), media_type="application/json")
 
 
 def _resource(resource: str) -> str:
