@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -63,7 +64,10 @@ def _post(
 ) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key else {}
     return (client or w.client).post(
-        f"/connections/{w.cid}/commands/{command}", json=payload, headers=headers, params=params
+        f"/connections/{w.cid}/commands/{command}",
+        json=payload,
+        headers=headers,
+        params={"wait": "true"} | params,
     )
 
 
@@ -134,3 +138,82 @@ def test_lost_response_is_reconciled_without_a_second_invoice(writer: Writer) ->
 def test_another_tenant_cannot_write(writer: Writer) -> None:
     """Tenant B gets 404 for tenant A's connection, and its keys never collide with A's."""
     assert _post(writer, "create_product", PRODUCT, "k-7", client=writer.other).status_code == 404
+
+
+def _typed(
+    w: Writer, path: str, body: dict[str, object], key: str, **params: str
+) -> httpx.Response:
+    return w.client.post(path, json=body, headers={"Idempotency-Key": key}, params=params)
+
+
+def test_typed_create_waits_or_is_accepted_and_polled(writer: Writer) -> None:
+    """POST /v1/products creates through the connector's command: wait=true answers the
+    result; without it a 202 command resource that a poll sees succeed."""
+    body = {"connection_id": writer.cid} | PRODUCT
+    done = _typed(writer, "/products", body, "t-1", wait="true")
+    assert done.status_code == 201
+    assert done.json()["command"] == "create_product"
+    accepted = _typed(writer, "/products", body | {"name": "Mattentaart"}, "t-2")
+    assert accepted.status_code == 202
+    command = accepted.json()
+    assert command["object"] == "command"
+    for _ in range(200):  # the write runs after the 202 answer: poll for its outcome
+        polled = writer.client.get(f"/commands/{command['id']}").json()
+        if polled["status"] != "pending":
+            break
+        time.sleep(0.05)
+    assert polled["status"] == "succeeded"
+    assert polled["result"]["source_id"]
+    names = [p.name for p in writer.box.state.world.products.values()]
+    assert names.count("Speculoos") == names.count("Mattentaart") == 1
+    assert writer.other.get(f"/commands/{command['id']}").status_code == 404
+
+
+def test_typed_update_kind_and_unsupported_models(writer: Writer, store: Store) -> None:
+    """An update addresses the stored record; `kind` picks the document command; a model the
+    connector cannot write is a 422 naming what it can."""
+    from posbridge.sync.engine import SyncEngine
+
+    SyncEngine(store).run("shop", streams=["products"])
+    product = writer.client.get("/products", params={"limit": 1}).json()["data"][0]
+    updated = _typed(
+        writer, f"/products/{product['id']}", PRODUCT | {"name": "Renamed"}, "t-3", wait="true"
+    )
+    assert updated.status_code == 201, updated.text
+    assert updated.json()["command"] == "update_product"
+    assert writer.box.state.world.products[int(product["source_id"])].name == "Renamed"
+    note = {
+        "connection_id": writer.cid,
+        "kind": "credit_note",
+        "number": "CN-1",
+        "lines": [{"name": "Zaal", "quantity": "1", "tax_rate": "21", "unit_price_gross": "10"}],
+    }
+    credit = _typed(writer, "/invoices", note, "t-4", wait="true")
+    assert credit.json()["command"] == "create_credit_note"
+    journal = _typed(writer, "/journal_entries", {"connection_id": writer.cid}, "t-5")
+    assert journal.status_code == 422
+    assert "invoice" in journal.json()["detail"]
+    unknown_kind = _typed(writer, "/vouchers", {"connection_id": writer.cid, "kind": "nft"}, "t-6")
+    assert unknown_kind.status_code == 422
+    assert "gift_voucher" in unknown_kind.json()["detail"]
+    missing = _typed(writer, "/products", PRODUCT, "t-7")
+    assert missing.status_code == 422
+    assert (
+        writer.other.post(
+            f"/products/{product['id']}", json=PRODUCT, headers={"Idempotency-Key": "t-8"}
+        ).status_code
+        == 404
+    )
+
+
+def test_rehearsal_runs_against_a_sandbox_not_the_pos(writer: Writer) -> None:
+    """dry_run + rehearse shows the vendor request and the answer of a local sandbox; the
+    connection's own vendor sees nothing."""
+    body = {"connection_id": writer.cid} | PRODUCT
+    shown = _typed(writer, "/products", body, "t-9", dry_run="true", rehearse="true").json()
+    assert shown["request"]["function"] == "post-product"
+    assert shown["rehearsal"]["ok"] is True
+    assert shown["rehearsal"]["source_id"]
+    assert writer.calls("post-product") == 0
+    refused = _typed(writer, "/products", body, "t-10", rehearse="true")
+    assert refused.status_code == 422

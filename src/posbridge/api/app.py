@@ -22,6 +22,7 @@ from posbridge.api.problems import ProblemError, install_problem_handlers
 from posbridge.api.reconciliation import reconcile
 from posbridge.api.reports import Group, heat_map, revenue
 from posbridge.api.webhook_routes import add_webhook_routes
+from posbridge.api.writes import add_write_routes
 from posbridge.export import EXPORTABLE, record_document
 from posbridge.store.accounts import KeyCache
 from posbridge.store.paging import Filter
@@ -74,7 +75,8 @@ def create_app(store: Store) -> FastAPI:
     def dashboard() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 
-    add_connection_routes(app, store, tenant, tenant_connections, _json)
+    owned = add_connection_routes(app, store, tenant, tenant_connections, _json)
+    add_write_routes(app, store, tenant, owned, _json)
     add_webhook_routes(app, store, tenant, _json)
 
     @app.get("/v1/connections", summary="List the account's connections")

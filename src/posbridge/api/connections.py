@@ -8,17 +8,18 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Header, Query
+from fastapi import BackgroundTasks, Body, Depends, FastAPI, Header, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from posbridge.api.problems import ProblemError
 from posbridge.api.reconciliation import closure_document
+from posbridge.api.writes import send_write
 from posbridge.app import connect, parse_settings
 from posbridge.store.accounts import assign_connection
 from posbridge.store.repo import ConnectionRow, Store
 from posbridge.sync.engine import SyncEngine, build_connector
-from posbridge.sync.outbox import list_commands, submit_command
+from posbridge.sync.outbox import list_commands
 from posbridge.sync.replay import replay_quarantine
 from posbridge.verify import verify_connection
 
@@ -72,8 +73,8 @@ def add_connection_routes(
     tenant: Callable[..., Awaitable[str]],
     tenant_connections: Callable[[str], list[str]],
     respond: Callable[[Any], Response],
-) -> None:
-    """Register the write side of `/v1/connections` on `app`."""
+) -> Callable[[str, str], ConnectionRow]:
+    """Register the write side of `/v1/connections` on `app`; returns the ownership check."""
     Tenant = Annotated[str, Depends(tenant)]  # a dependency alias, like a type
 
     def owned(account: str, connection_id: str) -> ConnectionRow:
@@ -176,26 +177,25 @@ def add_connection_routes(
         command: str,
         account: Tenant,
         payload: Annotated[dict[str, Any], Body()],
+        background: BackgroundTasks,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
         dry_run: bool = False,
+        rehearse: bool = False,
+        wait: bool = False,
     ) -> Response:
-        row = owned(account, connection_id)
-        if not idempotency_key:
-            raise ProblemError(
-                400,
-                "idempotency_key_required",
-                "Writes need an Idempotency-Key header",
-                "send a unique `Idempotency-Key` per intended write; retries reuse it",
-            )
-        outcome = submit_command(
-            store, account, row, command, payload, idempotency_key, dry_run=dry_run
+        return send_write(
+            store,
+            respond,
+            background,
+            account,
+            owned(account, connection_id),
+            command,
+            payload,
+            idempotency_key,
+            dry_run=dry_run,
+            rehearse=rehearse,
+            wait=wait,
         )
-        response = respond(outcome.body)
-        response.status_code = outcome.status
-        if outcome.status >= 400:
-            response.media_type = "application/problem+json"
-            response.headers["content-type"] = "application/problem+json"
-        return response
 
     @app.get(
         "/v1/connections/{connection_id}/commands", summary="The outbox: writes and their status"
@@ -286,3 +286,5 @@ def add_connection_routes(
                 ],
             }
         )
+
+    return owned

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,8 +33,9 @@ from posbridge.errors import (
 from posbridge.store.repo import ConnectionRow, Store
 from posbridge.store.tables import outbox
 from posbridge.sync.engine import budget_for, build_connector
+from posbridge.sync.rehearsal import rehearse_in_sandbox
 
-__all__ = ["WriteOutcome", "list_commands", "submit_command"]
+__all__ = ["WriteOutcome", "get_command", "list_commands", "submit_command"]
 
 _encode = msgspec.json.Encoder(decimal_format="string").encode
 #: a pending row older than this belongs to a process that died mid-write
@@ -42,10 +44,15 @@ STALE_AFTER = timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class WriteOutcome:
-    """The HTTP status and JSON body a write answers with (replayed identically)."""
+    """The HTTP status and JSON body a write answers with (replayed identically).
+
+    `pending` is set when the write was accepted without waiting: the caller runs it
+    (after answering 202) and the outcome lands in the outbox row.
+    """
 
     status: int
     body: dict[str, Any]
+    pending: Callable[[], None] | None = None
 
 
 def _now() -> datetime:
@@ -73,9 +80,18 @@ def submit_command(
     idempotency_key: str,
     *,
     dry_run: bool = False,
+    rehearse: bool = False,
+    wait: bool = True,
 ) -> WriteOutcome:
-    """Run one write command at most once per (account, idempotency key)."""
+    """Run one write command at most once per (account, idempotency key).
+
+    `dry_run` validates and maps it and shows the vendor request without sending it;
+    with `rehearse` the request is also sent to a local sandbox of the vendor. Without
+    `wait` the write is accepted (202, status `pending`) and `WriteOutcome.pending` runs it.
+    """
     request = {"command": name, "payload": payload, "dry_run": dry_run, "connection": row.id}
+    if rehearse:
+        request["rehearse"] = True
     request_hash = hashlib.sha256(_encode(request)).hexdigest()
     outbox_id = "cmd_" + secrets.token_hex(10)
     now = _now()
@@ -97,23 +113,61 @@ def submit_command(
             )
     except IntegrityError:
         return _replay(store, account_id, idempotency_key, request_hash)
-    outcome, status = _send(
-        store, row, Command(name=name, payload=payload, reference=outbox_id), dry_run
-    )
-    body = outcome.body | {"outbox_id": outbox_id}
-    with store.engine.begin() as conn:
-        conn.execute(
-            outbox.update()
-            .where(outbox.c.id == outbox_id)
-            .values(
-                status=status,
-                response=_encode(body).decode(),
-                http_status=outcome.status,
-                error=body.get("title") if outcome.status >= 400 else None,
-                updated_at=_now(),
+    command = Command(name=name, payload=payload, reference=outbox_id)
+
+    def run() -> WriteOutcome:
+        outcome, status = _send(store, row, command, dry_run, rehearse)
+        body = outcome.body | {"outbox_id": outbox_id}
+        with store.engine.begin() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == outbox_id)
+                .values(
+                    status=status,
+                    response=_encode(body).decode(),
+                    http_status=outcome.status,
+                    error=body.get("title") if outcome.status >= 400 else None,
+                    updated_at=_now(),
+                )
             )
-        )
-    return WriteOutcome(outcome.status, body)
+        return WriteOutcome(outcome.status, body)
+
+    if wait or dry_run:
+        return run()
+
+    def run_later() -> None:
+        run()
+
+    accepted = get_command(store, account_id, outbox_id)
+    assert accepted is not None
+    return WriteOutcome(202, accepted, pending=run_later)
+
+
+def get_command(store: Store, account_id: str, outbox_id: str) -> dict[str, Any] | None:
+    """One outbox row of the account as a command resource (None if not the account's)."""
+    with store.engine.connect() as conn:
+        r = conn.execute(
+            outbox.select().where(outbox.c.id == outbox_id, outbox.c.account_id == account_id)
+        ).first()
+    if r is None:
+        return None
+    return _command_document(r) | {
+        "connection_id": r.connection_id,
+        "result": None if r.response is None else msgspec.json.decode(r.response),
+    }
+
+
+def _command_document(r: Any) -> dict[str, Any]:
+    return {
+        "object": "command",
+        "id": r.id,
+        "command": r.command,
+        "status": r.status,
+        "http_status": r.http_status,
+        "error": r.error,
+        "created_at": r.created_at.isoformat(),
+        "updated_at": r.updated_at.isoformat(),
+    }
 
 
 def _replay(store: Store, account_id: str, key: str, request_hash: str) -> WriteOutcome:
@@ -151,7 +205,7 @@ def _replay(store: Store, account_id: str, key: str, request_hash: str) -> Write
 
 
 def _send(
-    store: Store, row: ConnectionRow, command: Command, dry_run: bool
+    store: Store, row: ConnectionRow, command: Command, dry_run: bool, rehearse: bool = False
 ) -> tuple[WriteOutcome, str]:
     connector = build_connector(store, row)
     budget = budget_for(store, row.id, connector, _now)
@@ -167,15 +221,15 @@ def _send(
             ), "failed"
         if dry_run:
             preview = connector.preview(command)
-            return WriteOutcome(
-                200,
-                {
-                    "object": "command_preview",
-                    "command": command.name,
-                    "dry_run": True,
-                    "request": preview,
-                },
-            ), "succeeded"
+            body: dict[str, Any] = {
+                "object": "command_preview",
+                "command": command.name,
+                "dry_run": True,
+                "request": preview,
+            }
+            if rehearse:
+                body["rehearsal"] = rehearse_in_sandbox(row.vendor, command)
+            return WriteOutcome(200, body), "succeeded"
         result = connector.execute(command)
         return WriteOutcome(
             201,
@@ -223,16 +277,4 @@ def list_commands(store: Store, connection_id: str, limit: int = 50) -> list[dic
             .order_by(outbox.c.created_at.desc())
             .limit(limit)
         ).all()
-    return [
-        {
-            "object": "command",
-            "id": r.id,
-            "command": r.command,
-            "status": r.status,
-            "http_status": r.http_status,
-            "error": r.error,
-            "created_at": r.created_at.isoformat(),
-            "updated_at": r.updated_at.isoformat(),
-        }
-        for r in rows
-    ]
+    return [_command_document(r) for r in rows]
