@@ -61,21 +61,25 @@ def _reference(store: Store, cid: str, group: str) -> dict[tuple[str | None, str
             .where(live)
             .group_by(key, orders.c.currency)
         )
-    else:
-        keys = {
+    elif group in ("vat_rate", "product"):
+        key = order_lines.c.tax_rate if group == "vat_rate" else order_lines.c.item_source_id
+        q = (
+            sa.select(key, orders.c.currency, n, money(order_lines.c.gross))
+            .select_from(order_lines.join(orders, order_lines.c.order_row == orders.c.row_id))
+            .where(live, *([order_lines.c.component == 0] if group == "product" else []))
+            .group_by(key, orders.c.currency)
+        )
+    else:  # revenue is the tickets' own totals
+        key = {
             "day": orders.c.business_date,
             "location": orders.c.location_source_id,
             "device": orders.c.device_source_id,
             "employee": orders.c.employee_source_id,
             "connection": orders.c.connection_id,
-            "vat_rate": order_lines.c.tax_rate,
-            "product": order_lines.c.item_source_id,
-        }
-        key = keys[group]
+        }[group]
         q = (
-            sa.select(key, orders.c.currency, n, money(order_lines.c.gross))
-            .select_from(order_lines.join(orders, order_lines.c.order_row == orders.c.row_id))
-            .where(live, *([order_lines.c.component == 0] if group == "product" else []))
+            sa.select(key, orders.c.currency, n, money(orders.c.total_gross))
+            .where(live)
             .group_by(key, orders.c.currency)
         )
     with store.engine.connect() as conn:
@@ -87,6 +91,14 @@ def _reference(store: Store, cid: str, group: str) -> dict[tuple[str | None, str
         elif k is not None and not isinstance(k, str):
             k = k.isoformat()
         out[(k, currency)] = (count, from_micros(int(gross)))
+    if group == "vat_rate":  # what tickets total beyond their lines has a row of its own
+        for order in store.records("order", cid):
+            record = order.record
+            assert isinstance(record, Order)
+            beyond = record.total_gross - sum((line.gross for line in record.lines), Decimal(0))
+            if beyond:
+                count, gross = out.get((None, record.currency), (0, Decimal(0)))
+                out[(None, record.currency)] = (count + 1, gross + beyond)
     return out
 
 

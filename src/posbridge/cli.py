@@ -294,13 +294,16 @@ def account_create(
     connection: Annotated[
         list[str] | None, typer.Option(help="Put these connections under the account.")
     ] = None,
+    locale: Annotated[
+        str, typer.Option(help="Dashboard locale: nl-BE, nl-NL, it-IT, bg-BG, sq-AL, es-EC, en.")
+    ] = "en",
     database_url: DbOption = None,
 ) -> None:
     """Create a tenant (account) and print its id."""
     from posbridge.store.accounts import assign_connection, create_account
 
     store = _store(database_url)
-    account_id = create_account(store, name)
+    account_id = create_account(store, name, locale)
     for name_ in connection or []:
         assign_connection(store, name_, account_id)
     sys.stdout.write(account_id + "\n")

@@ -9,22 +9,25 @@ including the local `Tenant` dependency alias, at runtime.)
 """
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Header, Query
+from pydantic import BaseModel
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from posbridge.api.connections import add_connection_routes, connection_doc
+from posbridge.api.health import connection_health
 from posbridge.api.problems import ProblemError, install_problem_handlers
 from posbridge.api.reconciliation import reconcile
 from posbridge.api.reports import Group, heat_map, revenue
 from posbridge.api.webhook_routes import add_webhook_routes
 from posbridge.api.writes import add_write_routes
+from posbridge.errors import UsageError
 from posbridge.export import EXPORTABLE, record_document
-from posbridge.store.accounts import KeyCache
+from posbridge.store.accounts import LOCALES, KeyCache, get_account, set_locale
 from posbridge.store.paging import Filter
 from posbridge.store.repo import Store
 from posbridge.store.tables import RECORD_TABLES, connections
@@ -38,6 +41,12 @@ MAX_LIMIT = 500
 
 def _json(body: Any) -> Response:
     return Response(_encode(body), media_type="application/json")
+
+
+class AccountUpdate(BaseModel):
+    """`PATCH /v1/account`: the dashboard locale."""
+
+    locale: Literal[LOCALES]  # type: ignore[valid-type]
 
 
 def create_app(store: Store) -> FastAPI:
@@ -79,17 +88,34 @@ def create_app(store: Store) -> FastAPI:
     add_write_routes(app, store, tenant, owned, _json)
     add_webhook_routes(app, store, tenant, _json)
 
+    @app.get("/v1/account", summary="The calling tenant: id, name and dashboard locale")
+    def get_account_route(account: Tenant) -> Response:
+        return _json({"object": "account"} | get_account(store, account))
+
+    @app.patch("/v1/account", summary="Set the tenant's dashboard locale")
+    def patch_account(body: AccountUpdate, account: Tenant) -> Response:
+        try:
+            set_locale(store, account, body.locale)
+        except UsageError as exc:
+            raise ProblemError(422, "validation_error", "Unsupported locale", exc.message) from None
+        return _json({"object": "account"} | get_account(store, account))
+
     @app.get("/v1/connections", summary="List the account's connections")
     def list_connections(account: Tenant) -> Response:
         ids = set(tenant_connections(account))
-        data = [connection_doc(c) for c in store.list_connections() if c.id in ids]
+        data = [
+            connection_doc(c) | {"health": connection_health(store, c)}
+            for c in store.list_connections()
+            if c.id in ids
+        ]
         return _json({"object": "list", "data": data, "has_more": False})
 
     @app.get("/v1/connections/{connection_id}", summary="One connection (never its credentials)")
     def get_connection(connection_id: str, account: Tenant) -> Response:
         if connection_id not in tenant_connections(account):
             raise ProblemError(404, "not_found", "No such connection")
-        return _json(connection_doc(store.get_connection(connection_id)))
+        row = store.get_connection(connection_id)
+        return _json(connection_doc(row) | {"health": connection_health(store, row)})
 
     @app.get("/v1/reports/revenue", summary="Net, VAT and gross revenue, grouped, per currency")
     def revenue_report(
@@ -174,6 +200,7 @@ def create_app(store: Store) -> FastAPI:
         device: str | None = None,
         customer: str | None = None,
         status: str | None = None,
+        number: str | None = None,
         occurred_since: datetime | None = None,
         occurred_until: datetime | None = None,
         updated_since: datetime | None = None,
@@ -191,6 +218,7 @@ def create_app(store: Store) -> FastAPI:
                 ("device_source_id", device),
                 ("customer_source_id", customer),
                 ("status", status),
+                ("number", number),
             )
             if value is not None
         ]

@@ -19,7 +19,7 @@ import msgspec
 import sqlalchemy as sa
 
 from posbridge.store.repo import Store
-from posbridge.store.rollups import NO_DAY, refresh
+from posbridge.store.rollups import ADJUSTMENTS, NO_DAY, refresh
 from posbridge.store.scaled import from_micros
 from posbridge.store.tables import (
     RECORD_TABLES,
@@ -94,6 +94,8 @@ def revenue(
         return _roll_up(rows, group_by)
     keys = [_key(r[0], group_by) for r in rows]
     labels = _labels(store, connection_ids, group_by, keys)
+    if group_by == "vat_rate":
+        labels[""] = "beyond the lines (service, tips, order discounts, rounding)"
     result = [
         ReportRow(
             k,
@@ -179,6 +181,8 @@ def _key(value: Any, group_by: str) -> str | None:
     if value is None or value == "" or value == NO_DAY:
         return None
     if group_by == "vat_rate":  # integer millionths of a percent: 21, 5.5
+        if int(value) == ADJUSTMENTS:
+            return None
         return f"{from_micros(int(value)).normalize():f}"
     return value.isoformat() if isinstance(value, date) else str(value)
 

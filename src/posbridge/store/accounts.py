@@ -18,7 +18,17 @@ from posbridge.errors import UsageError
 from posbridge.store.repo import Store
 from posbridge.store.tables import accounts, api_keys, connections
 
-__all__ = ["KeyCache", "account_for_key", "assign_connection", "create_account", "create_api_key"]
+__all__ = [
+    "LOCALES",
+    "KeyCache",
+    "account_for_key",
+    "assign_connection",
+    "check_locale",
+    "create_account",
+    "create_api_key",
+    "get_account",
+    "set_locale",
+]
 
 KEY_PREFIX = "pbk_"
 
@@ -27,14 +37,45 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_account(store: Store, name: str) -> str:
+#: locales the dashboard formats for (the five vendors' markets and English)
+LOCALES = ("nl-BE", "nl-NL", "it-IT", "bg-BG", "sq-AL", "es-EC", "en")
+
+
+def check_locale(locale: str) -> str:
+    """A supported locale, or a UsageError naming them."""
+    if locale not in LOCALES:
+        raise UsageError(f"unsupported locale {locale!r}; choose one of: {', '.join(LOCALES)}")
+    return locale
+
+
+def create_account(store: Store, name: str, locale: str = "en") -> str:
     """A new tenant; returns its id."""
     account_id = "acc_" + secrets.token_hex(8)
     with store.engine.begin() as conn:
         conn.execute(
-            accounts.insert().values(id=account_id, name=name, created_at=datetime.now(UTC))
+            accounts.insert().values(
+                id=account_id,
+                name=name,
+                locale=check_locale(locale),
+                created_at=datetime.now(UTC),
+            )
         )
     return account_id
+
+
+def get_account(store: Store, account_id: str) -> dict[str, str | None]:
+    """An account's id, name and locale."""
+    with store.engine.connect() as conn:
+        row = conn.execute(accounts.select().where(accounts.c.id == account_id)).one()
+    return {"id": row.id, "name": row.name, "locale": row.locale or "en"}
+
+
+def set_locale(store: Store, account_id: str, locale: str) -> None:
+    """Change how the dashboard formats this tenant's amounts and dates."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            accounts.update().where(accounts.c.id == account_id).values(locale=check_locale(locale))
+        )
 
 
 def create_api_key(store: Store, account_id: str) -> str:

@@ -37,11 +37,13 @@ from posbridge.store.tables import (
 )
 from posbridge.store.types import IsoDate
 
-__all__ = ["NO_DAY", "ROLLUPS", "mark_days_dirty", "refresh"]
+__all__ = ["ADJUSTMENTS", "NO_DAY", "ROLLUPS", "mark_days_dirty", "refresh"]
 
 orders = RECORD_TABLES["order"]
 #: the business day orders without one roll up under
 NO_DAY = date.min
+#: the `tax_rate` key of order-level amounts beyond the lines (service, tips, discounts)
+ADJUSTMENTS = -1
 ROLLUPS = (rollup_sales, rollup_rates, rollup_products, rollup_payments, rollup_hours)
 _DAYS_PER_STATEMENT = 62
 
@@ -117,9 +119,51 @@ def _recompute(conn: sa.Connection, connection_id: str, days: list[date]) -> Non
         _text(orders.c.device_source_id),
         _text(orders.c.employee_source_id),
     ]
-    _insert(conn, rollup_sales, sa.select(*head, *dims, count, *line_sums).select_from(lines), live)
+    # Per order: its line gross and VAT. Revenue is the ticket's own total (service
+    # charges, tips, order discounts and rounding included); VAT is the lines' VAT.
+    per_order = (
+        sa.select(
+            order_lines.c.order_row,
+            _micros(order_lines.c.tax).label("tax"),
+            _micros(order_lines.c.gross).label("gross"),
+        )
+        .where(order_lines.c.connection_id == connection_id)
+        .group_by(order_lines.c.order_row)
+        .subquery()
+    )
+    tickets = orders.outerjoin(per_order, per_order.c.order_row == orders.c.row_id)
+    total = _micros(orders.c.total_gross)
+    vat = _micros(per_order.c.tax)
+    _insert(
+        conn,
+        rollup_sales,
+        sa.select(*head, *dims, count, total - vat, vat, total).select_from(tickets),
+        live,
+    )
     rate = sa.type_coerce(order_lines.c.tax_rate, sa.BigInteger)
     _insert(conn, rollup_rates, sa.select(*head, rate, count, *line_sums).select_from(lines), live)
+    # What the ticket totals beyond its lines has no VAT rate: one row of its own, so the
+    # rates add up to the revenue.
+    beyond = sa.type_coerce(orders.c.total_gross, sa.BigInteger) - sa.func.coalesce(
+        per_order.c.gross, 0
+    )
+    adjustment = sa.func.coalesce(sa.func.sum(beyond), 0)
+    _insert(
+        conn,
+        rollup_rates,
+        sa.select(
+            *head,
+            sa.literal(ADJUSTMENTS, sa.BigInteger),
+            count,
+            adjustment,
+            sa.literal(0),
+            adjustment,
+        )
+        .select_from(tickets)
+        .where(beyond != 0),
+        live,
+        keys=3,
+    )
     item = _text(order_lines.c.item_source_id)
     quantity = _micros(order_lines.c.quantity)
     _insert(
@@ -137,11 +181,17 @@ def _recompute(conn: sa.Connection, connection_id: str, days: list[date]) -> Non
     _insert_hours(conn, connection_id, live)
 
 
-def _insert(conn: sa.Connection, table: sa.Table, select: sa.Select[Any], where: Any) -> None:
-    """INSERT … SELECT … GROUP BY every key column of the rollup."""
-    keys = list(select.selected_columns)[: len(table.primary_key.columns)]
+def _insert(
+    conn: sa.Connection,
+    table: sa.Table,
+    select: sa.Select[Any],
+    where: Any,
+    keys: int | None = None,
+) -> None:
+    """INSERT … SELECT … GROUP BY the key columns (the first `keys`, default all of them)."""
+    group = list(select.selected_columns)[: keys or len(table.primary_key.columns)]
     columns = [c.name for c in table.columns]
-    conn.execute(sa.insert(table).from_select(columns, select.where(where).group_by(*keys)))
+    conn.execute(sa.insert(table).from_select(columns, select.where(where).group_by(*group)))
 
 
 class _Zone(msgspec.Struct):

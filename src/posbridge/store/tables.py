@@ -77,6 +77,8 @@ accounts = Table(
     Column("id", String(40), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    # How the dashboard formats amounts and dates for this tenant (BCP 47, e.g. nl-BE).
+    Column("locale", String(10)),
 )
 
 api_keys = Table(
