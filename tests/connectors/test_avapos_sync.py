@@ -272,3 +272,32 @@ def test_cli_sandbox_connect_sync(tmp_path: Path) -> None:
         proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_lost_invoice_response_is_one_invoice_through_the_outbox(shop: Shop) -> None:
+    """The sandbox stores the factura and drops the connection mid-answer; the outbox's
+    retry finds it by number: one invoice, a replayed result, and a clean sync after."""
+    from posbridge.store.accounts import assign_connection, create_account
+    from posbridge.sync.outbox import submit_command
+
+    payload = {
+        "number": "001-002-000900002",
+        "date": "2026-10-31",
+        "tax_rate": "15",
+        "lines": [{"name": "Encebollado", "quantity": "1", "unit_price": "10.00"}],
+        "payments": [{"method": "Efectivo", "amount": "11.50"}],
+    }
+    account = create_account(shop.store, "A")
+    assign_connection(shop.store, "ava", account)
+    row = shop.store.get_connection("ava")
+    before = len(shop.box.state.world.facturas)
+    shop.box.state.faults.update(reset_next=1)
+    outcome = submit_command(shop.store, account, row, "create_invoice", payload, "lost-1")
+    assert outcome.status == 201, outcome.body
+    assert outcome.body["response"] == {"replayed": True}
+    assert len(shop.box.state.world.facturas) == before + 1
+    again = submit_command(shop.store, account, row, "create_invoice", payload, "lost-1")
+    assert again.body == outcome.body
+    assert len(shop.box.state.world.facturas) == before + 1
+    assert SyncEngine(shop.store).run("ava").ok
+    assert shop.diffs() == []
