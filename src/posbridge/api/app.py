@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from posbridge.api.connections import add_connection_routes, connection_doc
 from posbridge.api.health import connection_health
+from posbridge.api.limits import BodyLimit
 from posbridge.api.problems import ProblemError, install_problem_handlers
 from posbridge.api.reconciliation import reconcile
 from posbridge.api.reports import Group, heat_map, revenue
@@ -49,10 +50,11 @@ class AccountUpdate(BaseModel):
     locale: Literal[LOCALES]  # type: ignore[valid-type]
 
 
-def create_app(store: Store) -> FastAPI:
-    """The API over one store."""
+def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
+    """The API over one store (request bodies up to `max_body_bytes`)."""
     app = FastAPI(title="posbridge", version="1", description=__doc__)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     keys = KeyCache(store)
 

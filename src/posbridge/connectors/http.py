@@ -10,6 +10,8 @@ full jitter (stamina), honouring a vendor-stated wait when it is short enough to
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +35,25 @@ from posbridge.errors import (
 __all__ = ["RequestBudget", "RetryPolicy", "VendorClient", "parse_retry_after", "server_now"]
 
 T = TypeVar("T")
+
+#: query parameters whose values are credentials (some vendors put keys in the URL)
+_SECRET_PARAM = re.compile(
+    r"([?&](?:api_?key|key|token|secret\w*|pass\w*|pwd|signature)=)[^&\s\"']+", re.IGNORECASE
+)
+
+
+class _RedactSecrets(logging.Filter):
+    """httpx logs every request URL at INFO: mask credentials carried in query strings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET_PARAM.sub(r"\1***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactSecrets())
 
 
 @dataclass(slots=True)
