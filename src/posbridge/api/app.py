@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from posbridge.api.connections import add_connection_routes, connection_doc
 from posbridge.api.problems import ProblemError, install_problem_handlers
+from posbridge.api.receivers import add_receiver_routes
 from posbridge.api.reports import Group, revenue
 from posbridge.api.webhook_routes import add_webhook_routes
 from posbridge.export import EXPORTABLE, record_document
@@ -72,6 +73,7 @@ def create_app(store: Store) -> FastAPI:
 
     add_connection_routes(app, store, tenant, tenant_connections, _json)
     add_webhook_routes(app, store, tenant, _json)
+    add_receiver_routes(app, store)
 
     @app.get("/v1/connections", summary="List the account's connections")
     def list_connections(account: Tenant) -> Response:

@@ -24,7 +24,7 @@ from posbridge.connectors.wservice.codes import (
     ReceiptType,
     RowType,
 )
-from posbridge.sandboxes.world import Order, World
+from posbridge.sandboxes.world import Order, World, component_vat
 from posbridge.sandboxes.wservice_world import (
     FIRST_ID,
     WServiceWorld,
@@ -32,6 +32,7 @@ from posbridge.sandboxes.wservice_world import (
     finish,
     header,
     iso,
+    q2,
     render_rows,
 )
 
@@ -198,6 +199,110 @@ def closure_document(
     return doc
 
 
+def pending_showcase_done(pending: list[Pending]) -> bool:
+    """Whether the one receipt with every row type was already made."""
+    return any(doc.get("notes") == SHOWCASE for *_k, doc in pending)
+
+
+SHOWCASE = "RICEVUTA CON TUTTI I TIPI DI RIGA"
+
+
+def showcase_receipt(
+    world: WServiceWorld, pos_id: int, after: datetime, number: int, closure: int
+) -> dict[str, Any]:
+    """One VEN receipt with a row of every type of Tabella 5 but C (closures have that).
+
+    A percent (V) and a value (S) discount reduce the goods row before them; a void (A)
+    and a reversal (T) cancel an earlier row; a gift (O) is free; a return (R) refunds.
+    Line VAT is computed on each goods row after its discounts.
+    """
+    when = after + timedelta(minutes=1)
+    pos = world.pos[pos_id]
+    doc = header(
+        world,
+        D.VEN,
+        when,
+        number=number,
+        transaction=f"{closure:04d}-{number:04d}",
+        origin=OriginType.POS,
+        idorigin=pos_id,
+        originname=f"POS: {pos_id}. {pos['posname']}",
+        movementcode="VENDITA",
+        inout=InOut.OUT,
+        receipt=ReceiptType.FISCAL,
+        pos=pos,
+    )
+    doc["idcashier"] = min(world.cashiers)
+    goods = sorted(world.products.values(), key=lambda p: (p.prices[0]["pricevalue"], p.id))
+    cheap, a, b, c, e = goods[0], goods[-1], goods[-2], goods[-3], goods[-4]
+
+    def price(p: Any) -> Decimal:
+        return Decimal(p.prices[0]["pricevalue"])
+
+    plan: list[tuple[RowType, Any, Decimal, Decimal]] = [
+        (RowType.PRODUCT, a, Decimal(2), price(a)),
+        (RowType.DISCOUNT_PERCENT, None, Decimal(10), Decimal(0)),
+        (RowType.PRODUCT, b, Decimal(1), price(b)),
+        (RowType.VOID, b, Decimal(-1), price(b)),
+        (RowType.PRODUCT, c, Decimal(1), price(c)),
+        (RowType.REVERSAL, c, Decimal(-1), price(c)),
+        (RowType.GIFT, cheap, Decimal(1), Decimal(0)),
+        (RowType.PRODUCT, e, Decimal(1), price(e)),
+        (RowType.DISCOUNT_VALUE, None, Decimal("0.50"), Decimal(0)),
+        (RowType.RETURN, cheap, Decimal(-1), price(cheap)),
+    ]
+    rows: list[dict[str, Any]] = []
+    lines: list[list[Any]] = []  # [row, product, gross]
+    for kind, product, qty, unit in plan:
+        if kind in (RowType.DISCOUNT_PERCENT, RowType.DISCOUNT_VALUE):
+            target = lines[-1]
+            cut = q2(target[2] * qty / 100) if kind == RowType.DISCOUNT_PERCENT else qty
+            target[2] -= cut
+            row = _description_row(when, "SCONTO")
+            row |= {
+                "rowtype": kind,
+                "totalprice": -cut,
+                "roworder": len(rows),
+                "vatpercentage": target[0]["vatpercentage"],
+                "producttype": None,
+            }
+            if kind == RowType.DISCOUNT_PERCENT:
+                row["percentagechange"] = qty
+            rows.append(row)
+            continue
+        rate = world.product_vat(product).percentage
+        made, _ = render_rows(
+            world,
+            [(product, product.name, qty, unit, rate)],
+            when,
+            qty_sign=1 if qty < 0 else -1,
+            row_type=kind,
+        )
+        made[0]["roworder"] = len(rows)
+        rows.append(made[0])
+        lines.append([made[0], product, made[0]["totalprice"]])
+    per_rate: dict[Decimal, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for row, _product, gross in lines:
+        rate = row["vatpercentage"]
+        vat = component_vat(gross, rate)
+        acc = per_rate[rate]
+        acc[0] += gross - vat
+        acc[1] += vat
+    rows.append(_description_row(when, "GRAZIE E ARRIVEDERCI"))
+    finish(doc, rows, dict(per_rate), world)
+    doc["notes"] = SHOWCASE
+    doc["payments"] = [
+        {
+            "idpaymentmovement": 0,
+            "paymentcode": "1",
+            "paymenttype": world.payment_methods[1],
+            "totalpayment": doc["documenttotal"],
+            "idpaymentmethod": 1,
+        }
+    ]
+    return doc
+
+
 def build_documents(world: WServiceWorld, base: World, rng: random.Random) -> None:
     """Render the base world's history as WService documents, in time order."""
     _KEY_IDS.update({t.key: t.id for t in base.payment_types})
@@ -216,6 +321,11 @@ def build_documents(world: WServiceWorld, base: World, rng: random.Random) -> No
             doc = receipt_document(world, order, n, z, names)
             made.append(doc)
             pending.append((order.ordertime, 0, len(pending), doc))
+        if not pending_showcase_done(pending):
+            showcase = showcase_receipt(world, pos_id, orders[-1].ordertime, len(orders) + 1, z)
+            made.append(showcase)
+            when = orders[-1].ordertime + timedelta(minutes=1)
+            pending.append((when, 0, len(pending), showcase))
         if day < closed_until:
             chf = closure_document(world, pos_id, day, z, made)
             when = datetime.fromisoformat(chf["documentdate"]).replace(tzinfo=None)
@@ -292,12 +402,12 @@ def _other_documents(
                 ),
             )
         )
-    specials = [D.SCA, D.MTM, D.RAF, D.DCC, D.DUF, D.DUI, D.ORD, D.ORS, D.COM, D.PRE]
+    specials = [D.SCA, D.MTM, D.RAF, D.DCC, D.DUF, D.DUI, D.ORD, D.ORS, D.COM, D.PRE, D.RDC]
     for j, dtype in enumerate(specials):
         day = days[j % len(days)]
         when = datetime.combine(day, time(8, 5 + j))
         items = [(p, Decimal(rng.randrange(1, 4))) for p in _goods(world, rng, 2)]
-        origin = OriginType.CLI if dtype in (D.DCC, D.ORD, D.ORS, D.COM, D.PRE) else OriginType.FOR
+        origin = OriginType.CLI if dtype.family == "invoice" else OriginType.FOR
         if dtype == D.MTM:
             origin = OriginType.MAG
         out.append(

@@ -88,12 +88,15 @@ def _document_problems(got: Any, doc: dict[str, Any]) -> list[str]:
         if str(got.device_source_id or "") != str(doc.get("idpos") or ""):
             problems.append(f"POS {got.device_source_id} != {doc.get('idpos')}")
     if isinstance(got, Order):
-        rows = [r for r in doc["documentrows"] if RowType(r["rowtype"]).sells]
-        have_lines = [(x.product_source_id, x.quantity, x.gross) for x in got.lines]
-        want_lines = [
-            (str(r["idproduct"]) if r["idproduct"] else None, r["qtymovement"], r["totalprice"])
-            for r in rows
-        ]
+        want_lines: list[list[Any]] = []
+        for r in doc["documentrows"]:
+            kind = RowType(r["rowtype"])
+            if kind.discounts and want_lines:
+                want_lines[-1][2] += r["totalprice"]
+            elif kind.sells:
+                pid = str(r["idproduct"]) if r["idproduct"] else None
+                want_lines.append([pid, r["qtymovement"], r["totalprice"]])
+        have_lines = [[x.product_source_id, x.quantity, x.gross] for x in got.lines]
         if have_lines != want_lines:
             problems.append(f"lines {have_lines} != {want_lines}")
         if sum((x.net for x in got.lines), Decimal(0)) != doc["taxabletotal"]:

@@ -162,8 +162,14 @@ class RowType(StrEnum):
 
     @property
     def sells(self) -> bool:
-        """Rows that are goods sold or returned (the order's lines)."""
-        return self in (RowType.PRODUCT, RowType.RETURN, RowType.GIFT)
+        """Goods rows (the order's lines): sold, returned, given, voided or reversed."""
+        return self in (
+            RowType.PRODUCT,
+            RowType.RETURN,
+            RowType.GIFT,
+            RowType.VOID,
+            RowType.REVERSAL,
+        )
 
     @property
     def discounts(self) -> bool:

@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from posbridge.connectors.fieldmap import RULES, Field
 from posbridge.connectors.wservice.codes import (
     EMPTY_DATE,
@@ -289,8 +291,16 @@ def to_order(rec: Mapping[str, Any]) -> Order:
     for row in rec.get("documentrows") or []:
         kind = _row_type(row)
         gross = _dec(row.get("totalprice") or 0)
-        if kind.discounts:
-            discount += -gross
+        if kind.discounts:  # S/V rows reduce the goods row before them
+            if not lines:
+                discount += -gross
+                continue
+            last = lines[-1]
+            cut, new_gross = -gross, last.gross + gross
+            tax = vat_from_gross(new_gross, last.tax_rate)
+            lines[-1] = msgspec.structs.replace(
+                last, discount=last.discount + cut, gross=new_gross, net=new_gross - tax, tax=tax
+            )
             continue
         if not kind.sells:
             continue
