@@ -29,7 +29,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from posbridge.connectors.wservice.codes import RESOURCES
 from posbridge.sandboxes import Sandbox
@@ -296,9 +296,6 @@ def create_app(state: WServiceState) -> DateHeaderMiddleware:
             error, status = str(exc), exc.status
             answer = {"ResponseRequest": name, "SuccessStatus": False, "Data": error}
         state.request_log.append(RequestLogEntry(state.clock.now(), request.method, name, error))
-        if not error and state.lose_response.get(name, 0) > 0:
-            state.lose_response[name] -= 1
-            raise InjectedDisconnect(f"lost answer of {name}")
         return Response(encode(answer), status_code=status, media_type="application/json")
 
     async def admin_state(_request: Request) -> Response:
@@ -330,8 +327,36 @@ def create_app(state: WServiceState) -> DateHeaderMiddleware:
             Route("/_sandbox/webhook", admin_webhook, methods=["GET", "POST"]),
         ]
     )
-    faulted = FaultMiddleware(app, state.faults, applies=_is_vendor_request)
+    faulted = FaultMiddleware(_LoseResponses(app, state), state.faults, applies=_is_vendor_request)
     return DateHeaderMiddleware(faulted, state.clock)
+
+
+class _LoseResponses:
+    """Lets an armed call (`lose_response[name]`) run, then drops the connection mid-answer."""
+
+    def __init__(self, app: ASGIApp, state: WServiceState) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        parts = str(scope.get("path", "")).split("/")
+        name = parts[2].lower() if len(parts) > 2 and parts[1] == "api" else ""
+        with self.state.lock:
+            armed = self.state.lose_response.get(name, 0) > 0
+            if armed:
+                self.state.lose_response[name] -= 1
+        if not armed:
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+
+        async def sink(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+
+        await self.app(scope, receive, sink)
+        await send(start)
+        await send({"type": "http.response.body", "body": b'{"Respon', "more_body": True})
+        raise InjectedDisconnect("sandbox fault: the answer was lost")
 
 
 def _is_vendor_request(scope: Scope) -> bool:
