@@ -450,9 +450,9 @@ def _other_documents(
         rows, per_rate = render_rows(world, lines, when, qty_sign=sign, qtycode="FATTURATA")
         out.append((when, finish(doc, rows, per_rate, world)))
     pos = world.pos[min(world.pos)]
-    day = days[0]
     for m, (dtype, flag) in enumerate(((D.VEA, "cancel"), (D.VES, "suspend"), (D.BIL, "scale"))):
-        when = datetime.combine(day, time(8, 40 + m))
+        # in the still open day (no CHF yet): a void or suspended receipt is not in a closure
+        when = world.as_of - timedelta(minutes=25 - 5 * m)
         product = world.products[min(world.products)]
         doc = header(
             world,
