@@ -394,3 +394,52 @@ def test_documents_autocomplete_and_move_stock(fresh: tuple[Sandbox, Any]) -> No
     bad = post("setdocument", documenttype="XXX", documentrows=[{"idproduct": 1}])
     assert bad["SuccessStatus"] is False
     assert "Tabella 1" in bad["Data"]
+
+
+# -- the document webhook ----------------------------------------------------------------
+
+
+def test_webhook_needs_the_success_key_and_is_configured_by_ini() -> None:
+    """Configured through `/_sandbox/webhook` with an ini text: answers without the success
+    key do not move WebhookDocLastIDMov; once the key comes back, the pusher catches up."""
+    import time
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    box = create_sandbox(seed=3, days=1, orders_per_day=3)
+    seen: list[int] = []
+    answer = {"text": "errore"}
+
+    async def hook(request: Request) -> PlainTextResponse:
+        seen.append(int(decode_record(await request.body())["idmovement"]))
+        return PlainTextResponse(answer["text"])
+
+    def wait(condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, "timed out"
+            time.sleep(0.01)
+
+    receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+    with SandboxServer(receiver) as hook_server, SandboxServer(box.app) as server:
+        ini = (
+            f"[midware]\nWebhookDocUrl={hook_server.url}/hook\nWebhookDocSuccessKey=GRAZIE\n"
+            "WebhookDocLastIDMov=3\nDocTypeExcluded=\n"
+        )
+        with httpx.Client(base_url=server.url) as http:
+            status = http.post("/_sandbox/webhook?interval=0.02", content=ini).json()
+            assert status["running"] is True
+            assert status["last_id"] == 3
+            wait(lambda: len(seen) >= 3)
+            assert set(seen) == {4}  # the same document again and again
+            assert http.get("/_sandbox/webhook").json()["last_id"] == 3
+            answer["text"] = "OK GRAZIE"
+            top = max(box.state.world.documents)
+            wait(lambda: http.get("/_sandbox/webhook").json()["last_id"] == top)
+        box.state.stop_webhook()
+        assert box.state.webhook is not None
+        assert not box.state.webhook.running
+    assert sorted(set(seen)) == list(range(4, top + 1))
