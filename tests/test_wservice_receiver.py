@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from posbridge.api import create_app
@@ -20,9 +21,12 @@ from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes.runner import SandboxServer
 from posbridge.sandboxes.wservice import create_sandbox
 from posbridge.sandboxes.wservice_webhook import WebhookConfig
+from posbridge.store.accounts import assign_connection, create_account
 from posbridge.store.repo import Store
+from posbridge.store.tables import webhook_events
 from posbridge.testing import duplicate_keys
 from posbridge.testing.wservice import document_differences
+from posbridge.webhooks import create_subscription
 
 RECEIVER = {"receiver_user": "wservice", "receiver_password": "s3cret-push", "success_key": "OK-7"}
 
@@ -148,6 +152,9 @@ def test_replay_and_default_exclusions(store: Store, box: Sandbox, cid: str) -> 
 def test_receiver_auth_success_key_and_quarantine(store: Store, box: Sandbox, cid: str) -> None:
     """Wrong credentials → 401; the same document twice → stored once; garbage is quarantined
     and still acknowledged with the success key (WService must not stall on it)."""
+    account = create_account(store, "negozio")
+    assign_connection(store, "shop", account)
+    create_subscription(store, account, "http://127.0.0.1:9/hook", ["order.created"])
     doc_id = next(i for i, d in box.state.world.documents.items() if d["documenttype"] == "VEN")
     body = box.state.documents_after(doc_id - 1)[0][2]
     with SandboxServer(create_app(store)) as api, httpx.Client(base_url=api.url) as http:
@@ -167,6 +174,9 @@ def test_receiver_auth_success_key_and_quarantine(store: Store, box: Sandbox, ci
             assert "OK-7" in answer.text
         orders = list(store.records("order", cid))
         assert [o.record.source_id for o in orders] == [str(doc_id)]
+        with store.engine.connect() as conn:
+            events = conn.execute(sa.select(webhook_events.c.type)).scalars().all()
+        assert events == ["order.created"]  # one event, although pushed twice
         for garbage in (
             b"not json",
             b'{"idmovement": 9, "documenttype": "ZZZ"}',

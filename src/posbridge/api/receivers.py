@@ -4,7 +4,7 @@ WService POSTs every new document to `WebhookDocUrl` and advances its cursor onl
 the answer contains `WebhookDocSuccessKey`. The receiver checks the connection's own
 Basic credentials (stored encrypted with its other secrets), maps the document with the
 same functions and keyed writer as a sync (`sync.worker.prepare_page` +
-`store.writer.apply`), so a document pushed twice — or pushed and also pulled — is
+`store.writer.apply`, emitting the same change events), so a document pushed twice — or pushed and also pulled — is
 stored once. A document that cannot be mapped is quarantined and still acknowledged:
 refusing it would stall WService's push loop on it forever (docs/wservice-wire.md).
 """
@@ -28,7 +28,9 @@ from posbridge.connectors.wservice.codes import family_of
 from posbridge.connectors.wservice.wire import decode_record
 from posbridge.errors import PosbridgeError
 from posbridge.store.repo import ConnectionRow, Store
+from posbridge.sync.engine import _CHANGE_EVENTS as CHANGE_EVENTS  # one event table
 from posbridge.sync.worker import PageSpec, prepare_page
+from posbridge.webhooks import emit
 
 __all__ = ["RECEIVER_PATH", "add_receiver_routes", "receive_document"]
 
@@ -105,7 +107,16 @@ def receive_document(store: Store, row: ConnectionRow, raw: bytes) -> str:
     mapped = prepare_page(spec, [record], [raw], {})
     held = store.quarantined_ids(row.id, stream)
     with store.engine.begin() as conn:
-        for table in mapped.tables:
+        main, *derived = mapped.tables
+        written = store.writer.apply(conn, row.id, main)
+        change = CHANGE_EVENTS.get(spec.object_type)
+        if change is not None and written.written:  # the events a sync would emit
+            events = [
+                (change[0] if new else change[1], rid, {"id": rid, "connection_id": row.id})
+                for rid, new in written.written
+            ]
+            emit(conn, row.account_id, events, now)
+        for table in derived:
             store.writer.apply(conn, row.id, table)
         for sid, kind, reason, bad_raw in mapped.bad:
             store.quarantine(
