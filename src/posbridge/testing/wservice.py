@@ -72,6 +72,36 @@ def document_differences(
         extra = sorted(set(records) - expected[fam])
         if extra:
             diffs.append(f"{TABLES[fam]}: unexpected {extra[:10]}")
+    diffs += _named_in_documents(store, connection_id, world, skipped)
+    return diffs
+
+
+def _named_in_documents(
+    store: Store, connection_id: str, world: Any, skipped: set[str]
+) -> list[str]:
+    """Stores, POS, cashiers and fidelity cards named by receipts and closures."""
+    want: dict[str, set[str]] = {
+        "location": set(),
+        "device": set(),
+        "employee": set(),
+        "customer": set(),
+    }
+    for idm, doc in world.documents.items():
+        family = DocumentType(doc["documenttype"]).family
+        if str(idm) in skipped or family not in ("order", "closure"):
+            continue
+        for key, otype in (("idstore", "location"), ("idpos", "device")):
+            if doc.get(key):
+                want[otype].add(str(doc[key]))
+        if family == "order" and doc.get("idcashier"):
+            want["employee"].add(str(doc["idcashier"]))
+        if family == "order" and doc.get("customertypereceipt") == "FID":
+            want["customer"].add(str(doc["idcustomerreceipt"]))
+    diffs = []
+    for otype, ids in want.items():
+        have = set(_live(store, otype, connection_id))
+        if have != ids:
+            diffs.append(f"{otype}: {sorted(have)} != {sorted(ids)}")
     return diffs
 
 
