@@ -1,9 +1,11 @@
 """SimplyDevelop WService (Italy): a LAN REST service with session codes and a document webhook.
 
-Login (`GET /api/login`, Basic) gives a SessionCode placed in the path of every call; it
-dies 30 minutes after the last call or when the same user logs in again, so the
-connector logs in again before `renew_after` of idleness and once after any session
-refusal. Departments, products and prepaid cards are small full lists. Documents can
+Login (`POST /api/login` with User/Password; Basic `GET` also exists) gives a SessionCode
+placed in the path or body of every call; it dies 30 minutes after the last call or when
+the same user logs in again, so the connector logs in again after `renew_after_minutes`
+of idleness and once after any session refusal. Departments (deriving tax rates),
+products and prepaid cards are small full lists; receipts and closures derive stores,
+POS, cashiers and fidelity cards (WService has no endpoints for them). Documents can
 only be read one `iddocument` at a time: every document stream walks the ids upward
 from its own cursor (one shared cache per run, so each id is fetched once) and stops
 after `miss_limit` consecutive missing ids. New documents also arrive by push at the
