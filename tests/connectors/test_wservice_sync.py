@@ -224,3 +224,18 @@ def test_catalogue_writes_and_deletes(box: Sandbox, connector: WService) -> None
     assert product.id not in world.products
     preview = connector.preview(_load("outbox-p", 1))
     assert preview["body"]["notes"] == "posbridge:outbox-p"
+
+
+def test_transient_faults_are_retried(sqlite_url: str, box: Sandbox) -> None:
+    """A 500 and a dropped connection mid-walk are retried: the store still equals the world."""
+    store = Store.open(sqlite_url, Vault(b"k" * 32))
+    try:
+        with SandboxServer(box.app) as server:
+            cid = _connect(store, box, server.url)
+            box.state.faults.update(fail_next=1, reset_next=1)
+            assert SyncEngine(store).run("shop").ok
+            assert box.state.faults.fail_next == 0
+            assert box.state.faults.reset_next == 0
+            assert world_differences(store, cid, box.state.world, vendor="wservice") == []
+    finally:
+        store.close()
