@@ -17,6 +17,8 @@ import msgspec
 from posbridge.errors import UsageError
 from posbridge.model import MODELS
 from posbridge.store.repo import Store, StoredRecord
+from posbridge.store.rows import PERSONAL_FIELDS, mask_personal
+from posbridge.store.scaled import iso_utc
 from posbridge.store.tables import table_name
 
 __all__ = [
@@ -45,26 +47,18 @@ def resolve_object_type(name: str) -> str:
     raise UsageError(f"cannot export {name!r}; choose one of: {', '.join(sorted(EXPORTABLE))}")
 
 
-#: normalized and vendor fields that hold national register numbers (personal data).
-PERSONAL_FIELDS = frozenset({"national_id", "secnr"})
-
-
-def _mask(value: Any) -> Any:
-    return None if value in (None, "") else "***"
-
-
 def record_document(item: StoredRecord, include_raw: bool, personal: bool) -> dict[str, Any]:
     """A stored record as a JSON-able document; national numbers masked unless `personal`."""
     doc: dict[str, Any] = {"id": item.id, "connection_id": item.connection_id}
     doc |= _to_builtins(item.record)
-    doc["first_seen_at"] = item.first_seen_at.isoformat()
-    doc["updated_at"] = item.updated_at.isoformat()
+    doc["first_seen_at"] = iso_utc(item.first_seen_at)
+    doc["updated_at"] = iso_utc(item.updated_at)
     if include_raw:
         doc["raw"] = dict(item.raw)
     if not personal:  # national register numbers leave the store only when asked for
-        for target in (doc, doc.get("raw") or {}):
-            for key in PERSONAL_FIELDS & target.keys():
-                target[key] = _mask(target[key])
+        mask_personal(doc)
+        if include_raw:
+            mask_personal(doc["raw"])
     return doc
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from posbridge.api.problems import ProblemError
+from posbridge.api.reconciliation import closure_document
 from posbridge.app import connect, parse_settings
 from posbridge.store.accounts import assign_connection
 from posbridge.store.repo import ConnectionRow, Store
@@ -215,29 +216,7 @@ def add_connection_routes(
     ) -> Response:
         row = owned(account, connection_id)
         data = [
-            {
-                "object": "closure",
-                "report": c.report,
-                "kind": c.kind,
-                "business_date": c.business_date.isoformat() if c.business_date else None,
-                "location": c.location,
-                "device": c.device,
-                "first_ticket": c.first_ticket,
-                "last_ticket": c.last_ticket,
-                "verified": c.verified,
-                "expected_count": c.expected_count,
-                "actual_count": c.actual_count,
-                "expected_gross": c.expected_gross,
-                "actual_gross": c.actual_gross,
-                "expected_net": c.expected_net,
-                "actual_net": c.actual_net,
-                "expected_payments": c.expected_payments,
-                "actual_payments": c.actual_payments,
-                "expected_taxes": {str(k): v for k, v in c.expected_taxes.items()},
-                "actual_taxes": {str(k): v for k, v in c.actual_taxes.items()},
-                "missing_tickets": c.missing_tickets,
-                "differences": c.differences(),
-            }
+            closure_document(c)
             for c in verify_connection(store, row, date_from=date_from, date_to=date_to)
         ]
         return respond({"object": "list", "data": data, "has_more": False})

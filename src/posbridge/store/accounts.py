@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from posbridge.errors import UsageError
 from posbridge.store.repo import Store
 from posbridge.store.tables import accounts, api_keys, connections
 
-__all__ = ["account_for_key", "assign_connection", "create_account", "create_api_key"]
+__all__ = ["KeyCache", "account_for_key", "assign_connection", "create_account", "create_api_key"]
 
 KEY_PREFIX = "pbk_"
 
@@ -72,6 +73,34 @@ def account_for_key(store: Store, key: str) -> str | None:
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
     return str(row.account_id)
+
+
+class KeyCache:
+    """`account_for_key` remembered for a few seconds per key digest (API hot path).
+
+    A key revoked in the database stops working within `ttl` seconds in a running API
+    process; unknown keys are not cached, so a new key works at once.
+    """
+
+    def __init__(self, store: Store, ttl: float = 5.0) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._known: dict[str, tuple[str, float]] = {}
+
+    def account(self, key: str) -> str | None:
+        digest = _digest(key)
+        now = time.monotonic()
+        hit = self._known.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        account = account_for_key(self.store, key)
+        if account is None:
+            self._known.pop(digest, None)
+        else:
+            if len(self._known) > 10_000:
+                self._known.clear()
+            self._known[digest] = (account, now + self.ttl)
+        return account
 
 
 def assign_connection(store: Store, connection_name: str, account_id: str) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from posbridge.model import Record
+from posbridge.store.rollups import mark_days_dirty
 from posbridge.store.rows import COLUMNS, UPDATED, PreparedTable, RowBuilder, record_id
 from posbridge.store.tables import RECORD_TABLES, table_name
 
@@ -53,6 +54,7 @@ _CHILD_COLUMNS = {
     ),
 }
 _ZERO = Decimal(0)
+_DAY = COLUMNS.index("business_date")
 
 
 @dataclass(slots=True)
@@ -90,20 +92,31 @@ class RecordWriter:
 
     def _existing(
         self, cursor: Any, table: str, connection_id: str, source_ids: Sequence[str]
-    ) -> dict[str, tuple[str, object, int]]:
-        """source id → (hash, deleted_at, row_id) of the page's records already stored."""
-        found: dict[str, tuple[str, object, int]] = {}
+    ) -> dict[str, tuple[str, object, int, object]]:
+        """source id → (hash, deleted_at, row_id, business_date) of the page's stored records."""
+        found: dict[str, tuple[str, object, int, object]] = {}
         for start in range(0, len(source_ids), 500):
             chunk = source_ids[start : start + 500]
             marks = ", ".join([self._ph] * len(chunk))
             cursor.execute(
-                f"SELECT source_id, hash, deleted_at, row_id FROM {table} "
+                f"SELECT source_id, hash, deleted_at, row_id, business_date FROM {table} "
                 f"WHERE connection_id = {self._ph} AND source_id IN ({marks})",
                 (connection_id, *chunk),
             )
-            for source_id, digest, deleted_at, row_id in cursor.fetchall():
-                found[source_id] = (digest, deleted_at, row_id)
+            for source_id, digest, deleted_at, row_id, day in cursor.fetchall():
+                found[source_id] = (digest, deleted_at, row_id, day)
         return found
+
+    def _mark_dirty(self, cursor: Any, connection_id: str, days: Iterable[object]) -> None:
+        """Queue the rollups of these business days for recomputation (same transaction)."""
+        none = date.min.isoformat() if self.dialect == "sqlite" else date.min
+        rows = [(connection_id, none if d is None else d) for d in set(days)]
+        if rows:
+            cursor.executemany(
+                f"INSERT INTO rollup_dirty (connection_id, business_date) "
+                f"VALUES ({self._ph}, {self._ph}) ON CONFLICT DO NOTHING",
+                rows,
+            )
 
     # -- the hot path ---------------------------------------------------------------------
     def prepare(
@@ -128,6 +141,7 @@ class RecordWriter:
         changed_rows: list[int] = []
         fresh: list[str] = []
         written: list[str] = []
+        days: list[object] = []
         for source_id, row in prepared.rows.items():
             prior = existing.get(source_id)
             if prior is not None and prior[0] == row[3] and prior[1] is None:
@@ -139,6 +153,8 @@ class RecordWriter:
             else:
                 result.updated += 1
                 changed_rows.append(prior[2])
+                days.append(prior[3])
+            days.append(row[_DAY])
             rows.append(row)
             written.append(source_id)
             result.written.append((row[0], prior is None))
@@ -151,6 +167,8 @@ class RecordWriter:
                     for sid, v in self._existing(cursor, table, connection_id, fresh).items()
                 }
                 self._write_children(cursor, changed_rows, prepared, row_ids, written)
+            if prepared.object_type == "order":
+                self._mark_dirty(cursor, connection_id, days)
         return result
 
     def write(
@@ -210,11 +228,13 @@ class RecordWriter:
         """Soft-delete live records a complete full read did not return; returns the count."""
         table = RECORD_TABLES[object_type]
         live = conn.execute(
-            sa.select(table.c.source_id).where(
+            sa.select(table.c.source_id, table.c.business_date).where(
                 table.c.connection_id == connection_id, table.c.deleted_at.is_(None)
             )
-        ).scalars()
-        gone = [sid for sid in live if sid not in seen]
+        ).all()
+        gone = [sid for sid, _day in live if sid not in seen]
+        if gone and object_type == "order":
+            mark_days_dirty(conn, connection_id, {day for sid, day in live if sid not in seen})
         for start in range(0, len(gone), 500):
             conn.execute(
                 table.update()

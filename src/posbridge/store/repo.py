@@ -583,22 +583,69 @@ class Store:
     def page(
         self,
         object_type: str,
+        connection_ids: Sequence[str],
         where: Sequence[sa.ColumnElement[bool]],
         *,
         after_row: int | None,
         limit: int,
     ) -> list[tuple[int, StoredRecord]]:
-        """One page of records in `row_id` order after a cursor (for the API)."""
+        """One page of records of these connections in `row_id` order after a cursor."""
         table = _table(object_type)
-        q = record_select(table).where(*where)
-        if after_row is not None:
-            q = q.where(table.c.row_id > after_row)
-        q = q.order_by(table.c.row_id).limit(limit)
+        q = _page_query(table, record_select(table), connection_ids, where, after_row, limit)
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
             return list(
                 zip([r.row_id for r in rows], materialize(conn, object_type, rows), strict=True)
             )
+
+    def page_documents(
+        self,
+        object_type: str,
+        connection_ids: Sequence[str],
+        where: Sequence[sa.ColumnElement[bool]],
+        *,
+        after_row: int | None,
+        limit: int,
+    ) -> list[str] | None:
+        """A page of pre-encoded API documents (masked, no raw), or None if one lacks its body.
+
+        Each stored body is spliced between its envelope fields: no record is decoded or
+        built, which is what lets a list page of 100 orders with lines run at a thousand
+        requests per second. Orders stored before bodies existed have none; the caller then
+        builds the page from records.
+        """
+        table = _table(object_type)
+        body = (
+            table.c.doc if object_type == "order" else sa.func.coalesce(table.c.doc, table.c.data)
+        )
+        columns = sa.select(
+            table.c.row_id,
+            table.c.id,
+            table.c.connection_id,
+            body.label("body"),
+            self._iso(table.c.first_seen_at).label("first_seen"),
+            self._iso(table.c.updated_at).label("updated"),
+        )
+        q = _page_query(table, columns, connection_ids, where, after_row, limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        tail = f',"object":"{object_type}"}}'
+        out = []
+        for _row, rid, cid, text, first_seen, updated in rows:
+            if text is None:  # an order stored before bodies existed
+                return None
+            out.append(
+                f'{{"id":"{rid}","connection_id":"{cid}",{text[1:-1]},'
+                f'"first_seen_at":"{first_seen}","updated_at":"{updated}"{tail}'
+            )
+        return out
+
+    def _iso(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+        """An instant as `iso_utc` text, formatted by the database."""
+        if self.engine.dialect.name == "sqlite":  # stored as that text already
+            return sa.type_coerce(column, sa.String)
+        utc = sa.func.timezone("UTC", column)
+        return sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
 
     def count(self, object_type: str, connection_id: str | None = None) -> int:
         """Live records of one type."""
@@ -608,3 +655,40 @@ class Store:
             q = q.where(table.c.connection_id == connection_id)
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
+
+
+#: above this many connections a page is one IN query instead of one arm per connection
+_MAX_ARMS = 64
+
+
+def _page_query(
+    table: sa.Table,
+    columns: sa.Select[Any],
+    connection_ids: Sequence[str],
+    where: Sequence[sa.ColumnElement[bool]],
+    after_row: int | None,
+    limit: int,
+) -> sa.Select[Any]:
+    """Rows of these connections in `row_id` order after a cursor, `limit` of them.
+
+    Each connection's rows are an index range of (connection_id, row_id), so one arm per
+    connection stops after `limit` rows; a plain `connection_id IN (...)` with
+    `ORDER BY row_id` makes SQLite sort every row of the tenant first.
+    """
+
+    def arm(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        q = columns.where(condition, *where)
+        if after_row is not None:
+            q = q.where(table.c.row_id > after_row)
+        return q.order_by(table.c.row_id).limit(limit)
+
+    ids = list(dict.fromkeys(connection_ids))
+    if not ids:
+        return arm(sa.false())
+    if len(ids) == 1 or len(ids) > _MAX_ARMS:
+        return arm(
+            table.c.connection_id.in_(ids) if len(ids) > 1 else table.c.connection_id == ids[0]
+        )
+    union = sa.union_all(*(sa.select(arm(table.c.connection_id == c).subquery()) for c in ids))
+    merged = union.subquery()
+    return sa.select(*merged.c).order_by(merged.c.row_id).limit(limit)

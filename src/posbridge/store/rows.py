@@ -19,7 +19,16 @@ import msgspec
 from posbridge.model import Order, OrderLine, Record
 from posbridge.store.scaled import iso_utc, to_micros
 
-__all__ = ["COLUMNS", "UPDATED", "PreparedTable", "RowBuilder", "record_id"]
+__all__ = [
+    "COLUMNS",
+    "PERSONAL_FIELDS",
+    "UPDATED",
+    "PreparedTable",
+    "RowBuilder",
+    "api_body",
+    "mask_personal",
+    "record_id",
+]
 
 _encode = msgspec.json.Encoder(decimal_format="string").encode
 
@@ -44,6 +53,7 @@ COLUMNS = (
     "hash",
     "data",
     "raw",
+    "doc",
     *_INDEXED,
     "first_seen_at",
     "updated_at",
@@ -103,6 +113,26 @@ class PreparedTable:
     object_type: str
     rows: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     children: dict[str, list[tuple[int, tuple[Any, ...]]]] = field(default_factory=dict)
+
+
+#: normalized and vendor fields that hold national register numbers (personal data).
+PERSONAL_FIELDS = frozenset({"national_id", "secnr"})
+
+
+def mask_personal(doc: dict[str, Any]) -> dict[str, Any]:
+    """Mask national register numbers in place (they leave the store only when asked for)."""
+    for key in PERSONAL_FIELDS & doc.keys():
+        doc[key] = None if doc[key] in (None, "") else "***"
+    return doc
+
+
+def api_body(record: Record) -> bytes | None:
+    """The API document of a record when it differs from its `data` column, else None."""
+    if isinstance(record, Order):
+        return _encode(record)
+    if any(getattr(record, f, None) not in (None, "") for f in PERSONAL_FIELDS):
+        return _encode(mask_personal(msgspec.to_builtins(record)))
+    return None
 
 
 def _slim(order: Order) -> Order:
@@ -192,6 +222,7 @@ class RowBuilder:
             digest,
             _encode(slim).decode(),
             raw.decode(),
+            None if (body := api_body(record)) is None else body.decode(),
         ]
         for attr in _plan(type(record)):
             value = None if attr is None else getattr(record, attr)

@@ -40,6 +40,12 @@ __all__ = [
     "outbox",
     "quarantine",
     "request_budget",
+    "rollup_dirty",
+    "rollup_hours",
+    "rollup_payments",
+    "rollup_products",
+    "rollup_rates",
+    "rollup_sales",
     "stream_state",
     "sync_runs",
     "table_name",
@@ -257,6 +263,10 @@ def _record_table(object_type: str) -> Table:
         Column("hash", String(32), nullable=False),
         Column("data", Text, nullable=False),
         Column("raw", Text, nullable=False),
+        # The API document body, pre-encoded at write time when it differs from `data`
+        # (orders with their lines and payments, parties with personal data masked): list
+        # pages then splice bytes instead of rebuilding records (perf-limits §3).
+        Column("doc", Text),
         Column("source_updated_at", UTCDateTime()),
         Column("occurred_at", UTCDateTime()),
         Column("business_date", IsoDate()),
@@ -323,4 +333,59 @@ order_payments = Table(
     Column("is_change", Integer, nullable=False, default=0),
     Column("tip", ScaledDecimal(), nullable=False),
     sqlite_with_rowid=False,
+)
+
+
+# -- per-day revenue rollups -------------------------------------------------------------
+# Reports read these instead of scanning millions of line rows. A page that writes or
+# deletes orders marks their (connection, business day) dirty in its own transaction;
+# `store/rollups.py` recomputes dirty days after a sync and before any report, so a
+# report is never stale. Orders without a business day roll up under `date.min`.
+
+
+def _rollup(name: str, *keys: Column[Any], sums: tuple[str, ...]) -> Table:
+    return Table(
+        name,
+        metadata,
+        _connection_fk(nullable=False, primary_key=True),
+        Column("business_date", IsoDate(), primary_key=True),
+        Column("currency", String(3), primary_key=True),
+        *keys,
+        Column("orders", Integer, nullable=False),
+        *(Column(s, BigInteger, nullable=False) for s in sums),
+    )
+
+
+_LINE_SUMS = ("net", "tax", "gross")
+rollup_dirty = Table(
+    "rollup_dirty",
+    metadata,
+    _connection_fk(nullable=False, primary_key=True),
+    Column("business_date", IsoDate(), primary_key=True),
+)
+#: line totals (integer millionths) per day, location, device and employee
+rollup_sales = _rollup(
+    "rollup_sales",
+    Column("location_source_id", String(200), primary_key=True),
+    Column("device_source_id", String(200), primary_key=True),
+    Column("employee_source_id", String(200), primary_key=True),
+    sums=_LINE_SUMS,
+)
+rollup_rates = _rollup(
+    "rollup_rates", Column("tax_rate", BigInteger, primary_key=True), sums=_LINE_SUMS
+)
+rollup_products = _rollup(
+    "rollup_products",
+    Column("item_source_id", String(200), primary_key=True),
+    sums=("quantity", *_LINE_SUMS),
+)
+rollup_payments = _rollup(
+    "rollup_payments", Column("method", String(40), primary_key=True), sums=("amount",)
+)
+#: order totals per local weekday (0 = Monday) and hour, for the heat map
+rollup_hours = _rollup(
+    "rollup_hours",
+    Column("weekday", Integer, primary_key=True),
+    Column("hour", Integer, primary_key=True),
+    sums=("gross",),
 )

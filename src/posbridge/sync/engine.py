@@ -40,6 +40,7 @@ from posbridge.errors import (
     SyncError,
 )
 from posbridge.store.repo import ConnectionRow, Store
+from posbridge.store.rollups import refresh as refresh_rollups
 from posbridge.sync.planner import plan_intervals
 from posbridge.sync.prefetch import CommitThread, Prefetcher
 from posbridge.sync.worker import MappedPage, PageSpec, new_pool, prepare_page, warm_up
@@ -287,6 +288,8 @@ class SyncEngine:
                     break
         finally:
             connector.http.close()
+            # Reports read per-day rollups: bring the days this run touched up to date.
+            refresh_rollups(self.store.engine, [row.id])
         result.requests = connector.http.requests_made
         self._persist_budget(row.id, budget)
         failed = [s for s in result.streams if s.status in ("failed", "stopped")]

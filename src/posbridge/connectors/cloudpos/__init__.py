@@ -103,6 +103,8 @@ class CloudPOS(Connector):
     )
     currency: ClassVar[str] = "EUR"
     timezone: ClassVar[str] = "Europe/Brussels"
+    #: 2: a Z report's business day is that of its end (it closes the day before)
+    mapping_version: ClassVar[str] = "2"
     default_base_url: ClassVar[str | None] = "https://cloudpos.be/api/"
     field_map: ClassVar[Mapping[str, tuple[str, Sequence[Field]]]] = FIELD_MAP
 

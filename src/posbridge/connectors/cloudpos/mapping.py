@@ -414,14 +414,17 @@ def to_z_report(raw: Mapping[str, Any]) -> Shift:
     if sid is None:
         raise MappingError("missing required field 'id'")
     gross, net = _money(raw.get("totalinclvat")), _money(raw.get("totalexclvat"))
-    opened = _opt_local(raw.get("startdate"))
+    opened, closed = _opt_local(raw.get("startdate")), _opt_local(raw.get("enddate"))
+    # A Z report is taken after the day it closes (often past midnight, before the
+    # business-day boundary): its business day is that of its end, not of its start.
+    edge = "enddate" if closed is not None else "startdate"
     return Shift(
         source_id=f"z:{sid}",
         kind="z_report",
         number=sid,
         opened_at=opened,
-        closed_at=_opt_local(raw.get("enddate")),
-        business_date=None if opened is None else local_datetime(raw["startdate"])[1],
+        closed_at=closed,
+        business_date=None if opened is None and closed is None else local_datetime(raw[edge])[1],
         first_ticket=RULES["text"](raw.get("startticket")),
         last_ticket=RULES["text"](raw.get("endticket")),
         ticket_count=RULES["int"](raw.get("ticketcount")),
