@@ -331,7 +331,12 @@ def build_documents(world: WServiceWorld, base: World, rng: random.Random) -> No
             when = datetime.fromisoformat(chf["documentdate"]).replace(tzinfo=None)
             pending.append((when, 1, len(pending), chf))
     days = sorted({d for _p, d in per_day})
-    for doc_when, doc in _other_documents(world, base, rng, days):
+    vat: dict[Decimal, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for *_k, receipt in pending:
+        for v in receipt["vatmovements"] if receipt["documenttype"] == D.VEN else []:
+            vat[v["vatpercentage"]][0] += v["taxabletotal"]
+            vat[v["vatpercentage"]][1] += v["vattotal"]
+    for doc_when, doc in _other_documents(world, base, rng, days, dict(vat)):
         pending.append((doc_when, 2, len(pending), doc))
     for *_key, ready in sorted(pending, key=lambda p: p[:3]):
         add_document(world, ready)
@@ -388,7 +393,11 @@ def goods_document(
 
 
 def _other_documents(
-    world: WServiceWorld, base: World, rng: random.Random, days: list[date]
+    world: WServiceWorld,
+    base: World,
+    rng: random.Random,
+    days: list[date],
+    vat_of_receipts: dict[Decimal, list[Decimal]],
 ) -> list[tuple[datetime, dict[str, Any]]]:
     out: list[tuple[datetime, dict[str, Any]]] = []
     for i, day in enumerate(days):
@@ -501,7 +510,8 @@ def _other_documents(
             movementcode=dtype.description.upper(),
             inout=InOut.OUT,
         )
-        finish(doc, [], {}, world)
+        # MIV states the period's VAT of the receipts (RAP is a print log: no amounts)
+        finish(doc, [], vat_of_receipts if dtype == D.MIV else {}, world)
         doc["canceleddocument"] = EMPTY_DATE
         doc["notes"] = f"{dtype.description} {days[0]} - {days[-1]}"
         out.append((last, doc))

@@ -38,6 +38,7 @@ from posbridge.sandboxes.wservice_world import (
     WServiceWorld,
     finish,
     header,
+    iso,
     render_rows,
 )
 
@@ -434,18 +435,7 @@ def set_document(world: WServiceWorld, data: Mapping[str, Any], now: datetime) -
         receipt=ReceiptType.FISCAL if sale else None,
         pos=pos,
     )
-    doc["documentdate"] = header(
-        world,
-        dtype,
-        doc_date,
-        number=0,
-        transaction="",
-        origin=OriginType.AZI,
-        idorigin=0,
-        originname="",
-        movementcode="",
-        inout=InOut.OUT,
-    )["documentdate"]
+    doc["documentdate"] = iso(doc_date)
     rows, per_rate = render_rows(
         world,
         items,

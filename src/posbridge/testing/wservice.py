@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from posbridge.connectors.wservice.codes import DocumentType, Family, RowType
-from posbridge.model import Category, Invoice, Order, Product, Shift, Voucher
+from posbridge.model import Category, Invoice, Order, Product, Report, Shift, Voucher
 from posbridge.store.repo import Store
 from posbridge.testing.keys import duplicate_keys
 
@@ -140,6 +140,12 @@ def _document_problems(got: Any, doc: dict[str, Any]) -> list[str]:
             problems.append(f"lines {have_lines} != {want_lines}")
         if sum((x.net for x in got.lines), Decimal(0)) != doc["taxabletotal"]:
             problems.append("line net does not add up to taxabletotal")
+    elif isinstance(got, Report):
+        if got.metrics.get("documenttotal") != doc["documenttotal"]:
+            problems.append(f"report total {got.metrics.get('documenttotal')}")
+        for v in doc["vatmovements"]:
+            if got.metrics.get(f"vat_{Decimal(v['vatpercentage'])}") != v["vattotal"]:
+                problems.append(f"report VAT {v['vatpercentage']}% differs")
     elif not isinstance(got, Shift | Invoice):
         rows = [r for r in doc["documentrows"] if RowType(r["rowtype"]).sells]
         if hasattr(got, "lines") and len(got.lines) != len(rows):

@@ -447,12 +447,16 @@ def to_stock_movement(rec: Mapping[str, Any]) -> StockMovement:
 def to_report(rec: Mapping[str, Any]) -> Report:
     """MIV/RAP documents as the figures they state."""
     dtype = _check_family(rec, "report")
+    metrics = {k: _dec(rec.get(k) or 0) for k in ("taxabletotal", "vattotal", "documenttotal")}
+    for t in _taxes(rec):  # MIV: the VAT register of the period, per rate
+        metrics[f"taxable_{t.rate}"] = t.net
+        metrics[f"vat_{t.rate}"] = t.tax
     return Report(
         source_id=str(rec["idmovement"]),
         kind=f"wservice_{str(dtype).lower()}",
         business_date=_local_day(_when(rec)),
         currency=CURRENCY,
-        metrics={k: _dec(rec.get(k) or 0) for k in ("taxabletotal", "vattotal", "documenttotal")},
+        metrics=metrics,
     )
 
 
