@@ -67,7 +67,7 @@ def connector(box: Sandbox, sqlite_url: str) -> Iterator[WService]:
         _connect(store, box, server.url)
         conn = build_connector(store, store.get_connection("shop"))
         assert isinstance(conn, WService)
-        conn.now = lambda: box.state.clock.now().timestamp()
+        conn.auth.now = lambda: box.state.clock.now().timestamp()
         yield conn
         conn.http.close()
     store.close()
@@ -76,13 +76,13 @@ def connector(box: Sandbox, sqlite_url: str) -> Iterator[WService]:
 def test_session_is_renewed_before_it_expires(box: Sandbox, connector: WService) -> None:
     """Idle past `renew_after_minutes` (< 30): the connector logs in again before calling."""
     connector.call("GET", "departments", records="departments")
-    assert connector.logins == 1
+    assert connector.auth.logins == 1
     box.state.clock.advance(10 * 60)
     connector.call("GET", "departments", records="departments")
-    assert connector.logins == 1
+    assert connector.auth.logins == 1
     box.state.clock.advance(26 * 60)
     connector.call("GET", "departments", records="departments")
-    assert connector.logins == 2
+    assert connector.auth.logins == 2
     assert not [e for e in box.state.request_log if e.error]
 
 
@@ -92,7 +92,7 @@ def test_session_is_renewed_after_a_session_error(box: Sandbox, connector: WServ
     box.state.login(box.credentials["user"], box.credentials["password"])
     raws = connector.call("GET", "products", records="products")
     assert raws
-    assert connector.logins == 2
+    assert connector.auth.logins == 2
     refused = [e for e in box.state.request_log if e.error]
     assert len(refused) == 1
     assert "scaduta" in refused[0].error
@@ -237,5 +237,23 @@ def test_transient_faults_are_retried(sqlite_url: str, box: Sandbox) -> None:
             assert box.state.faults.fail_next == 0
             assert box.state.faults.reset_next == 0
             assert world_differences(store, cid, box.state.world, vendor="wservice") == []
+    finally:
+        store.close()
+
+
+def test_wrong_password_is_an_auth_error_without_retries(sqlite_url: str, box: Sandbox) -> None:
+    """A refused login stops at once (AuthError), with a single login attempt."""
+    from posbridge.errors import AuthError
+
+    store = Store.open(sqlite_url, Vault(b"k" * 32))
+    try:
+        with SandboxServer(box.app) as server:
+            creds = {**box.credentials, "password": "sbagliata"}
+            store.add_connection("shop", "wservice", server.url + box.base_path, creds, {})
+            connector = build_connector(store, store.get_connection("shop"))
+            with pytest.raises(AuthError):
+                connector.check()
+            connector.http.close()
+            assert [e.name for e in box.state.request_log] == ["login"]
     finally:
         store.close()

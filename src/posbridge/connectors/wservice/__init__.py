@@ -14,7 +14,6 @@ posbridge receiver (`api/receivers.py`), which maps them with the same functions
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -36,7 +35,7 @@ from posbridge.connectors.http import VendorClient
 from posbridge.connectors.wservice import mapping as m
 from posbridge.connectors.wservice.codes import Family, family_of
 from posbridge.connectors.wservice.wire import (
-    SessionRefused,
+    WServiceAuth,
     decode_envelope,
     decode_record,
     decode_records,
@@ -101,30 +100,13 @@ class WService(Connector):
         assert isinstance(settings, WServiceSettings)
         super().__init__(settings, http)
         self.config = settings
-        self.session: str | None = None
-        self.last_call = 0.0
-        self.logins = 0
-        #: seconds clock for session idleness (tests point it at the sandbox clock)
-        self.now: Callable[[], float] = time.monotonic
-        self._docs: dict[int, tuple[bytes, dict[str, Any]] | None] = {}
-
-    # -- session -------------------------------------------------------------------------
-    def login(self) -> str:
-        """A new SessionCode (`POST /api/login` with User/Password in the body)."""
-        body = {"User": self.config.user, "Password": self.config.password.get_secret_value()}
-        answer: dict[str, Any] = self.http.request(
-            "POST", "login", json=body, decode=decode_envelope
+        self.auth = WServiceAuth(
+            settings.user,
+            settings.password.get_secret_value(),
+            renew_after=settings.renew_after_minutes * 60,
         )
-        self.session = str(answer["SessionCode"])
-        self.last_call = self.now()
-        self.logins += 1
-        return self.session
-
-    def _code(self) -> str:
-        idle = self.now() - self.last_call
-        if self.session is None or idle > self.config.renew_after_minutes * 60:
-            return self.login()
-        return self.session
+        http.set_auth(self.auth)
+        self._docs: dict[int, tuple[bytes, dict[str, Any]] | None] = {}
 
     def call(
         self,
@@ -137,43 +119,28 @@ class WService(Connector):
         write: bool = False,
         once: bool = False,
     ) -> Any:
-        """One call with the SessionCode in the path (reads) or body (writes).
+        """One call; the auth flow puts the SessionCode in the path, or in `body` if given.
 
         `records` names the list to return as raw record bytes; else the decoded answer.
-        A session refusal logs in again and repeats the call once.
         """
         key = records
 
         def decode(response: Any) -> Any:
             return decode_records(response, key) if key else decode_envelope(response)
 
-        for attempt in (1, 2):
-            code = self._code()
-            url, payload = f"{name}/{code}", None
-            if body is not None:
-                url, payload = name, {"SessionCode": code, **body}
-            try:
-                result = self.http.request(
-                    method,
-                    url,
-                    params=params,
-                    json=payload,
-                    decode=decode,
-                    write=write,
-                    once=once,
-                )
-            except SessionRefused:
-                self.session = None
-                if attempt == 2:
-                    raise
-                continue
-            self.last_call = self.now()
-            return result
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self.http.request(
+            method,
+            name,
+            params=params,
+            json=dict(body) if body is not None else None,
+            decode=decode,
+            write=write,
+            once=once,
+        )
 
     def check(self) -> None:
         """Log in and read one department (the cheapest authenticated call)."""
-        self.login()
+        self.auth.code = None
         self.call("GET", "departments", params={"iddepartment": 0}, records="departments")
 
     # -- documents -----------------------------------------------------------------------
