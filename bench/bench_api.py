@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -109,6 +110,60 @@ def cursors(client: httpx.Client, every: int) -> list[str]:
         after = body["next_starting_after"]
 
 
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines(os.getenv("POSBRIDGE_BENCH_PATHS")) do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def wrk(base: str, key: str, paths: list[str], tmp: str, connections: int) -> dict[str, float]:
+    """Server-side throughput with wrk (C client, Debian package `wrk`) cycling the paths."""
+    listing, script = Path(tmp) / "paths.txt", Path(tmp) / "paths.lua"
+    listing.write_text("\n".join(paths) + "\n")
+    script.write_text(WRK_SCRIPT)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            "-d10s",
+            "--latency",
+            "-s",
+            str(script),
+            "-H",
+            f"Authorization: Bearer {key}",
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"POSBRIDGE_BENCH_PATHS": str(listing), "PATH": "/usr/bin:/bin"},
+    ).stdout
+    figures: dict[str, float] = {"connections": connections}
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            figures["req_per_s"] = round(float(parts[1]))
+        elif parts and parts[0] in ("50%", "99%"):
+            figures[f"p{parts[0][:-1]}_ms"] = round(_ms(parts[1]), 2)
+        elif "Non-2xx" in line:
+            raise RuntimeError(f"wrk saw errors: {line}")
+    return figures
+
+
+def _ms(value: str) -> float:
+    """wrk's `812.00us` / `2.31ms` / `1.02s` in milliseconds."""
+    for suffix, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if value.endswith(suffix):
+            return float(value[: -len(suffix)]) * factor
+    raise ValueError(value)
+
+
 def summary(latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
     return {
@@ -152,6 +207,18 @@ def main() -> None:
                     for _ in range(args.requests)
                 ]
                 timed(client, "/orders", {"limit": 100}, 50)
+                server_side = None
+                if shutil.which("wrk"):
+                    server_side = wrk(
+                        f"http://127.0.0.1:{port}",
+                        key,
+                        [
+                            f"/v1/orders?limit=100&starting_after={p['starting_after']}"
+                            for _, p in pages
+                        ],
+                        tmp,
+                        connections=8,
+                    )
                 begin = time.perf_counter()
                 closed = [timed(client, path, params, 1)[0] for path, params in pages]
                 closed_rate = len(closed) / (time.perf_counter() - begin)
@@ -167,6 +234,7 @@ def main() -> None:
     result = {
         "order_lines": lines,
         "store_build_s": round(built, 1),
+        "list_orders_wrk": server_side,
         "list_orders_closed_loop_req_per_s": round(closed_rate),
         "list_orders_closed_loop": summary(closed),
         f"list_orders_at_{args.rate:g}_req_per_s": summary(open_loop),

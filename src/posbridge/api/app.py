@@ -25,6 +25,7 @@ from posbridge.api.reports import Group, heat_map, revenue
 from posbridge.api.webhook_routes import add_webhook_routes
 from posbridge.export import EXPORTABLE, record_document
 from posbridge.store.accounts import KeyCache
+from posbridge.store.paging import Filter
 from posbridge.store.repo import Store
 from posbridge.store.tables import RECORD_TABLES, connections
 from posbridge.web import STATIC_DIR
@@ -46,7 +47,7 @@ def create_app(store: Store) -> FastAPI:
 
     keys = KeyCache(store)
 
-    def tenant(authorization: Annotated[str | None, Header()] = None) -> str:
+    async def tenant(authorization: Annotated[str | None, Header()] = None) -> str:
         scheme, _, key = (authorization or "").partition(" ")
         account = keys.account(key.strip()) if scheme.lower() == "bearer" else None
         if account is None:
@@ -163,7 +164,7 @@ def create_app(store: Store) -> FastAPI:
         )
 
     @app.get("/v1/{resource}", summary="List normalized records of one kind")
-    def list_records(
+    async def list_records(
         resource: str,
         account: Tenant,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -183,19 +184,20 @@ def create_app(store: Store) -> FastAPI:
         scope = tenant_connections(account)
         if connection is not None:
             scope = [c for c in scope if c == connection]
-        where: list[sa.ColumnElement[bool]] = [table.c.deleted_at.is_(None)]
-        for column, value in (
-            ("location_source_id", location),
-            ("device_source_id", device),
-            ("customer_source_id", customer),
-            ("status", status),
-        ):
-            if value is not None:
-                where.append(table.c[column] == value)
+        filters = [
+            Filter(column, "eq", value)
+            for column, value in (
+                ("location_source_id", location),
+                ("device_source_id", device),
+                ("customer_source_id", customer),
+                ("status", status),
+            )
+            if value is not None
+        ]
         for column, op, when in (
-            ("occurred_at", ">=", occurred_since),
-            ("occurred_at", "<", occurred_until),
-            ("updated_at", ">=", updated_since),
+            ("occurred_at", "ge", occurred_since),
+            ("occurred_at", "lt", occurred_until),
+            ("updated_at", "ge", updated_since),
         ):
             if when is not None:
                 if when.tzinfo is None:
@@ -205,14 +207,16 @@ def create_app(store: Store) -> FastAPI:
                         "Times need a UTC offset",
                         f"{column} filter {when.isoformat()} has no offset",
                     )
-                where.append(table.c[column] >= when if op == ">=" else table.c[column] < when)
+                filters.append(Filter(column, op, when))  # type: ignore[arg-type]
         after = _row_of(table, starting_after, scope) if starting_after else None
         flags = set(include or ())
         if not flags:  # the common case: splice pre-encoded documents
-            docs = store.page_documents(object_type, scope, where, after_row=after, limit=limit + 1)
+            docs = store.page_documents(
+                object_type, scope, filters, after_row=after, limit=limit + 1
+            )
             if docs is not None:
                 return _list_bytes(docs, limit)
-        rows = store.page(object_type, scope, where, after_row=after, limit=limit + 1)
+        rows = store.page(object_type, scope, filters, after_row=after, limit=limit + 1)
         has_more = len(rows) > limit
         data = [
             record_document(item, "raw" in flags, "personal" in flags) | {"object": object_type}
@@ -228,16 +232,17 @@ def create_app(store: Store) -> FastAPI:
         )
 
     @app.get("/v1/{resource}/{record_id}", summary="One normalized record")
-    def get_record(
+    async def get_record(
         resource: str,
         record_id: str,
         account: Tenant,
         include: Annotated[list[str] | None, Query()] = None,
     ) -> Response:
         object_type = _resource(resource)
-        table = RECORD_TABLES[object_type]
         scope = tenant_connections(account)
-        rows = store.page(object_type, scope, [table.c.id == record_id], after_row=None, limit=1)
+        rows = store.page(
+            object_type, scope, [Filter("id", "eq", record_id)], after_row=None, limit=1
+        )
         if not rows:
             raise ProblemError(404, "not_found", f"No such {object_type}")
         flags = set(include or ())

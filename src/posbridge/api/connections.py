@@ -4,7 +4,7 @@ Credentials go in through the connector's settings model and are stored encrypte
 response ever contains them. Every route is scoped to the caller's account.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -69,7 +69,7 @@ def connection_doc(row: ConnectionRow) -> dict[str, Any]:
 def add_connection_routes(
     app: FastAPI,
     store: Store,
-    tenant: Callable[..., str],
+    tenant: Callable[..., Awaitable[str]],
     tenant_connections: Callable[[str], list[str]],
     respond: Callable[[Any], Response],
 ) -> None:

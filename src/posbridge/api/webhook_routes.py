@@ -1,6 +1,6 @@
 """Webhook subscription routes and the event log, scoped to the caller's account."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -33,7 +33,10 @@ class WebhookCreate(BaseModel):
 
 
 def add_webhook_routes(
-    app: FastAPI, store: Store, tenant: Callable[..., str], respond: Callable[[Any], Response]
+    app: FastAPI,
+    store: Store,
+    tenant: Callable[..., Awaitable[str]],
+    respond: Callable[[Any], Response],
 ) -> None:
     """Register `/v1/webhooks` and `/v1/events`."""
     Tenant = Annotated[str, Depends(tenant)]  # a dependency alias, like a type

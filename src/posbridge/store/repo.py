@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from posbridge.errors import StoreError, SyncError
 from posbridge.model import MODELS, LineModifier, OrderLine, Payment, Record
 from posbridge.store.crypto import Vault
 from posbridge.store.db import create_db_engine, migrate
+from posbridge.store.paging import Filter, PageShape, page_params, page_statement
 from posbridge.store.records import RecordWriter
 from posbridge.store.tables import (
     RECORD_TABLES,
@@ -584,16 +585,15 @@ class Store:
         self,
         object_type: str,
         connection_ids: Sequence[str],
-        where: Sequence[sa.ColumnElement[bool]],
+        filters: Sequence[Filter] = (),
         *,
         after_row: int | None,
         limit: int,
     ) -> list[tuple[int, StoredRecord]]:
         """One page of records of these connections in `row_id` order after a cursor."""
-        table = _table(object_type)
-        q = _page_query(table, record_select(table), connection_ids, where, after_row, limit)
+        q, params = self._page(object_type, "records", connection_ids, filters, after_row, limit)
         with self.engine.connect() as conn:
-            rows = conn.execute(q).all()
+            rows = conn.execute(q, params).all()
             return list(
                 zip([r.row_id for r in rows], materialize(conn, object_type, rows), strict=True)
             )
@@ -602,7 +602,7 @@ class Store:
         self,
         object_type: str,
         connection_ids: Sequence[str],
-        where: Sequence[sa.ColumnElement[bool]],
+        filters: Sequence[Filter] = (),
         *,
         after_row: int | None,
         limit: int,
@@ -614,21 +614,9 @@ class Store:
         requests per second. Orders stored before bodies existed have none; the caller then
         builds the page from records.
         """
-        table = _table(object_type)
-        body = (
-            table.c.doc if object_type == "order" else sa.func.coalesce(table.c.doc, table.c.data)
-        )
-        columns = sa.select(
-            table.c.row_id,
-            table.c.id,
-            table.c.connection_id,
-            body.label("body"),
-            self._iso(table.c.first_seen_at).label("first_seen"),
-            self._iso(table.c.updated_at).label("updated"),
-        )
-        q = _page_query(table, columns, connection_ids, where, after_row, limit)
+        q, params = self._page(object_type, "documents", connection_ids, filters, after_row, limit)
         with self.engine.connect() as conn:
-            rows = conn.execute(q).all()
+            rows = conn.execute(q, params).all()
         tail = f',"object":"{object_type}"}}'
         out = []
         for _row, rid, cid, text, first_seen, updated in rows:
@@ -640,12 +628,26 @@ class Store:
             )
         return out
 
-    def _iso(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
-        """An instant as `iso_utc` text, formatted by the database."""
-        if self.engine.dialect.name == "sqlite":  # stored as that text already
-            return sa.type_coerce(column, sa.String)
-        utc = sa.func.timezone("UTC", column)
-        return sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+    def _page(
+        self,
+        object_type: str,
+        columns: Literal["records", "documents"],
+        connection_ids: Sequence[str],
+        filters: Sequence[Filter],
+        after_row: int | None,
+        limit: int,
+    ) -> tuple[sa.Select[Any], dict[str, Any]]:
+        _table(object_type)  # a clear error for an unknown type
+        ids = list(dict.fromkeys(connection_ids))
+        shape = PageShape(
+            object_type,
+            columns,
+            self.engine.dialect.name,
+            len(ids),
+            after_row is not None,
+            tuple((f.column, f.op) for f in filters),
+        )
+        return page_statement(shape), page_params(ids, filters, after_row, limit)
 
     def count(self, object_type: str, connection_id: str | None = None) -> int:
         """Live records of one type."""
@@ -655,40 +657,3 @@ class Store:
             q = q.where(table.c.connection_id == connection_id)
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
-
-
-#: above this many connections a page is one IN query instead of one arm per connection
-_MAX_ARMS = 64
-
-
-def _page_query(
-    table: sa.Table,
-    columns: sa.Select[Any],
-    connection_ids: Sequence[str],
-    where: Sequence[sa.ColumnElement[bool]],
-    after_row: int | None,
-    limit: int,
-) -> sa.Select[Any]:
-    """Rows of these connections in `row_id` order after a cursor, `limit` of them.
-
-    Each connection's rows are an index range of (connection_id, row_id), so one arm per
-    connection stops after `limit` rows; a plain `connection_id IN (...)` with
-    `ORDER BY row_id` makes SQLite sort every row of the tenant first.
-    """
-
-    def arm(condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        q = columns.where(condition, *where)
-        if after_row is not None:
-            q = q.where(table.c.row_id > after_row)
-        return q.order_by(table.c.row_id).limit(limit)
-
-    ids = list(dict.fromkeys(connection_ids))
-    if not ids:
-        return arm(sa.false())
-    if len(ids) == 1 or len(ids) > _MAX_ARMS:
-        return arm(
-            table.c.connection_id.in_(ids) if len(ids) > 1 else table.c.connection_id == ids[0]
-        )
-    union = sa.union_all(*(sa.select(arm(table.c.connection_id == c).subquery()) for c in ids))
-    merged = union.subquery()
-    return sa.select(*merged.c).order_by(merged.c.row_id).limit(limit)
