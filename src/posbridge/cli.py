@@ -132,14 +132,20 @@ def connect_cmd(
     from posbridge.app import connect
 
     store = _store(database_url)
-    row = connect(
-        store, vendor, name, base_url, _parse_sets(set_ or []), check=check, update=update
-    )
+    values = _parse_sets(set_ or [])
+    if vendor == "wservice":  # the receiver's Basic credentials, generated once
+        from posbridge.connectors.wservice.ini import ini_lines, with_receiver_credentials
+
+        values = with_receiver_credentials(values)
+    row = connect(store, vendor, name, base_url, values, check=check, update=update)
     if account is not None:
         from posbridge.store.accounts import assign_connection
 
         assign_connection(store, row.name, account)
     console.print(f"[green]connected[/] {row.name} ({row.vendor}) → {row.base_url}")
+    if vendor == "wservice":
+        console.print("paste into WService.ini (the receiver password is shown only now):")
+        sys.stdout.write(ini_lines(row.id, values))
 
 
 @app.command()
