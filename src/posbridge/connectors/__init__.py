@@ -6,6 +6,7 @@ from posbridge.connectors.avapos import AvaPOS
 from posbridge.connectors.base import Connector
 from posbridge.connectors.cloudpos import CloudPOS
 from posbridge.connectors.icash import ICash
+from posbridge.connectors.smartnow import SmartNow
 
 __all__ = ["REGISTRY"]
 
@@ -14,4 +15,5 @@ REGISTRY: dict[str, type[Connector]] = {
     CloudPOS.vendor: CloudPOS,
     AvaPOS.vendor: AvaPOS,
     ICash.vendor: ICash,
+    SmartNow.vendor: SmartNow,
 }
