@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from posbridge.connectors.http import server_now
 from posbridge.connectors.smartnow.routes import path
 from posbridge.errors import AuthError, MalformedResponse, VendorError, VendorValidationError
 
@@ -130,7 +131,10 @@ class SmartNowAuth(httpx.Auth):
         if not isinstance(data, dict) or not data.get("access_token"):
             return False
         self.access, self.refresh_token = str(data["access_token"]), data.get("refresh_token")
-        self.expires = token_expiry(self.access)
+        exp, server = token_expiry(self.access), server_now(response)
+        # the lifetime on the server's clock (its Date header), counted on ours: skew-proof
+        lifetime = exp - server.timestamp() if exp is not None and server is not None else None
+        self.expires = None if lifetime is None else float(self._clock()) + lifetime
         return True
 
     def _post(self, name: str, body: dict[str, Any]) -> httpx.Request:
