@@ -102,6 +102,7 @@ class SmartNowState:
     access: dict[str, tuple[int, int]] = field(default_factory=dict)  # token → (user, exp)
     refresh: dict[str, int] = field(default_factory=dict)  # token → user (one use)
     passwords: dict[int, str] = field(default_factory=dict)
+    initial_passwords: dict[int, str] = field(default_factory=dict)
     mail_tokens: dict[str, int] = field(default_factory=dict)  # reset/confirm token → user
     #: test knob: every access token issued so far expires after this many more requests
     expire_after_requests: int | None = None
@@ -120,6 +121,8 @@ class SmartNowState:
             self.lose_response.clear()
             self.request_log.clear()
             self.expire_after_requests = None
+            self.mail_tokens.clear()
+            self.passwords = dict(self.initial_passwords)
 
     def issue(self, user: int) -> dict[str, str]:
         """A new access (JWT-shaped, with `exp`) and refresh token pair."""
@@ -346,19 +349,15 @@ def create_sandbox(
     """
     del daily_limit
     if world is None:
+        world = generate_smartnow_world(seed=seed, days=days, orders_per_day=orders_per_day)
+        world.archive_days = archive_days
+    pristine = pickle.dumps(world)
 
-        def factory() -> SNWorld:
-            w = generate_smartnow_world(seed=seed, days=days, orders_per_day=orders_per_day)
-            w.archive_days = archive_days
-            return w
-    else:
-        pristine = pickle.dumps(world)
+    def factory() -> SNWorld:
+        restored: SNWorld = pickle.loads(pristine)
+        return restored
 
-        def factory() -> SNWorld:
-            restored: SNWorld = pickle.loads(pristine)
-            return restored
-
-    current = world if world is not None else factory()
+    current = world
     state = SmartNowState(
         world=current,
         clock=clock or Clock.starting_at(current.as_of, current.timezone),
@@ -368,6 +367,7 @@ def create_sandbox(
     )
     login_user = next(u for u in current.tables["user"].values() if u["email"] == current.username)
     state.passwords[login_user["id"]] = current.password
+    state.initial_passwords = dict(state.passwords)
     return Sandbox(
         vendor="smartnow",
         app=create_app(state),
