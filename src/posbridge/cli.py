@@ -258,7 +258,7 @@ def verify(
     date_to: Annotated[str | None, typer.Option("--to", help="Last business date.")] = None,
     database_url: DbOption = None,
 ) -> None:
-    """Check synced orders against the POS's Z reports; exits 1 on any difference."""
+    """Check synced orders against the POS's closures; exits 1 on any difference."""
     from posbridge.verify import verify_connection
 
     store = _store(database_url)
@@ -274,8 +274,8 @@ def verify(
                 continue
             bad += 1
             console.print(
-                f"[red]✗[/] {row.name} Z {check.report} ({check.business_date}, tickets "
-                f"{check.first_ticket}–{check.last_ticket}): " + "; ".join(check.differences())
+                f"[red]✗[/] {row.name} {check.kind} {check.report} ({check.business_date}, "
+                f"{check.scope}): " + "; ".join(check.differences())
             )
     console.print(f"{total - bad} of {total} days verified" + ("" if bad else " [green]✓[/]"))
     if bad:

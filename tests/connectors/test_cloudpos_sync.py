@@ -206,7 +206,7 @@ def test_verify_reports_every_day_and_a_dropped_order(shop: Shop) -> None:
     checks = list(verify_connection(shop.store, row))
     assert len(checks) == len(world.zreports)
     failed = [c for c in checks if not c.verified]
-    assert len(failed) == 1
+    assert len(failed) == 1, [(c.report, c.scope, c.differences()) for c in failed]
     assert failed[0].missing_tickets == [victim]
     assert any("tickets" in d for d in failed[0].differences())
     shop.box.state.faults.update(drop_orders=set())

@@ -205,7 +205,7 @@ def add_connection_routes(
 
     @app.get(
         "/v1/connections/{connection_id}/closures",
-        summary="Closure-verified completeness: synced orders vs the POS's Z reports",
+        summary="Closure-verified completeness: synced orders vs the POS's closures",
     )
     def closures(
         connection_id: str,
@@ -218,7 +218,10 @@ def add_connection_routes(
             {
                 "object": "closure",
                 "report": c.report,
+                "kind": c.kind,
                 "business_date": c.business_date.isoformat() if c.business_date else None,
+                "location": c.location,
+                "device": c.device,
                 "first_ticket": c.first_ticket,
                 "last_ticket": c.last_ticket,
                 "verified": c.verified,
@@ -228,6 +231,10 @@ def add_connection_routes(
                 "actual_gross": c.actual_gross,
                 "expected_net": c.expected_net,
                 "actual_net": c.actual_net,
+                "expected_payments": c.expected_payments,
+                "actual_payments": c.actual_payments,
+                "expected_taxes": {str(k): v for k, v in c.expected_taxes.items()},
+                "actual_taxes": {str(k): v for k, v in c.actual_taxes.items()},
                 "missing_tickets": c.missing_tickets,
                 "differences": c.differences(),
             }

@@ -158,7 +158,7 @@ class RowBuilder:
         self._day: Callable[[date], Any] = (
             (lambda d: d.isoformat()) if dialect == "sqlite" else (lambda d: d)
         )
-        self._line_tails: dict[int, tuple[OrderLine, tuple[Any, ...]]] = {}
+        self._line_tails: dict[int, tuple[OrderLine, str, tuple[Any, ...]]] = {}
 
     def prepare(
         self,
@@ -219,11 +219,13 @@ class RowBuilder:
             tails.clear()
         for line in record.lines:
             # Mapping shares identical line objects between orders: convert each once.
+            # The rows carry the connection id, and mapping caches are shared between
+            # connections: a cached conversion counts only for the same connection.
             cached = tails.get(id(line))
-            if cached is None or cached[0] is not line:
-                cached = (line, _line_components(connection_id, line))
+            if cached is None or cached[0] is not line or cached[1] != connection_id:
+                cached = (line, connection_id, _line_components(connection_id, line))
                 tails[id(line)] = cached
-            out.extend((0, row) for row in cached[1])
+            out.extend((0, row) for row in cached[2])
         for seq, p in enumerate(record.payments, 1):
             out.append(
                 (
