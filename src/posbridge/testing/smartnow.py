@@ -145,8 +145,10 @@ def _shifts(store: Store, cid: str, world: Any) -> list[str]:
             for t in mine:
                 for p in pays[t["id"]]:
                     by_method[_METHODS[p["method"]]] += _eur(p["price"])
+            from posbridge.connectors.smartnow.mapping import SHIFT_TICKET_COUNT
+
             row.update(
-                count=len(mine),
+                count=len(mine) if SHIFT_TICKET_COUNT else None,
                 total=sum((_eur(t["price"]) for t in mine), Decimal(0)),
                 payments=sorted(by_method.items()),
             )
