@@ -321,7 +321,8 @@ class _LoseResponses:
                 start.update(message)
 
         await self.app(scope, receive, sink)
-        await send(start)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", b"64")]})
         await send({"type": "http.response.body", "body": b'{"id', "more_body": True})
         raise InjectedDisconnect("sandbox fault: the answer was lost")
 

@@ -170,6 +170,24 @@ class SmartNowAuth(httpx.Auth):
     def _expiring(self) -> bool:
         return self.expires is not None and self.expires - float(self._clock()) < REFRESH_MARGIN
 
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """httpx's driver, but closing our flow when the transport fails, so the lock held
+        across the request is released at once (a lost answer must not wedge the next)."""
+        flow = self.auth_flow(request)
+        try:
+            outgoing = next(flow)
+            while True:
+                response = yield outgoing
+                response.read()
+                try:
+                    outgoing = flow.send(response)
+                except StopIteration:
+                    return
+        finally:
+            flow.close()
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         with self._lock:
             if self.access is None:
