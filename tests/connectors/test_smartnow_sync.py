@@ -309,7 +309,8 @@ def test_shifts_carry_the_vendor_figures_and_why_verify_skips_them(
     row = op.store.get_connection("sn")
     assert list(verify_connection(op.store, row)) == []  # no checkable scope: skipped
     closed = [r.record for r in op.store.records("shift", op.cid) if r.record.closed_at]
-    assert closed and all(s.total_gross and s.payments for s in closed)
+    assert closed
+    assert all(s.total_gross and s.payments for s in closed)
     monkeypatch.setattr(mapping, "SHIFT_TICKET_COUNT", True)
     monkeypatch.setattr(SmartNow, "mapping_version", "ticket-counts")  # remap stored shifts
     assert SyncEngine(op.store).run("sn", streams=["shifts"], full=True).ok
@@ -317,7 +318,8 @@ def test_shifts_carry_the_vendor_figures_and_why_verify_skips_them(
     assert len(checks) == len(closed)
     txs = op.world.tables["revenuetransaction"]
     for c in checks:
-        assert c.first_ticket is not None and c.last_ticket is not None
+        assert c.first_ticket is not None
+        assert c.last_ticket is not None
         own = [
             t
             for t in range(c.first_ticket, c.last_ticket + 1)
