@@ -84,7 +84,9 @@ def render() -> str:
         parts.append("\n" + render_markdown(slug, cls.field_map))
         routes = getattr(cls, "routes", ())  # vendors whose paths are partly inferred
         if routes:
-            parts.append("\n### Routes\n\n| operation | method | path | source |\n|---|---|---|---|")
+            parts.append(
+                "\n### Routes\n\n| operation | method | path | source |\n|---|---|---|---|"
+            )
             parts += [f"| `{r.name}` | {r.method} | `{r.path}` | {r.status} |" for r in routes]
         conn.http.close()
     return "\n".join(parts).rstrip() + "\n"
