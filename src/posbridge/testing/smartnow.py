@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from posbridge.connectors.smartnow import mapping
 from posbridge.store.repo import Store
 from posbridge.testing.keys import duplicate_keys
 
@@ -145,10 +146,8 @@ def _shifts(store: Store, cid: str, world: Any) -> list[str]:
             for t in mine:
                 for p in pays[t["id"]]:
                     by_method[_METHODS[p["method"]]] += _eur(p["price"])
-            from posbridge.connectors.smartnow.mapping import SHIFT_TICKET_COUNT
-
             row.update(
-                count=len(mine) if SHIFT_TICKET_COUNT else None,
+                count=len(mine) if mapping.SHIFT_TICKET_COUNT else None,
                 total=sum((_eur(t["price"]) for t in mine), Decimal(0)),
                 payments=sorted(by_method.items()),
             )

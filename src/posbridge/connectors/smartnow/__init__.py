@@ -15,8 +15,7 @@ booleans are 0/1. No rate limit is documented.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -43,6 +42,7 @@ from posbridge.connectors.smartnow.wire import (
     decode_json,
     decode_raw_list,
     decode_record,
+    decode_report_rows,
 )
 from posbridge.model import (
     Device,
@@ -59,6 +59,13 @@ from posbridge.model import (
 __all__ = ["SmartNow", "SmartNowSettings"]
 
 _TZ = ZoneInfo(m.TZ_NAME)
+
+
+def _local_day(utc: str) -> date:
+    """The local (Europe/Amsterdam) date of a UTC `…Z` timestamp."""
+    return datetime.fromisoformat(utc.replace("Z", "+00:00")).astimezone(_TZ).date()
+
+
 Params = list[tuple[str, Any]]
 
 
@@ -231,9 +238,9 @@ class SmartNow(Connector):
         State `{"after": id, "open": oldest open id or null}`: the next read starts before
         the oldest record that may still change (an unresolved event, an open shift).
         """
-        start = 0 if ctx.full else int(ctx.state.get("open") or ctx.state.get("after") or 1) - 1
-        if not ctx.full and ctx.state.get("open") is None and "after" in ctx.state:
-            start = int(ctx.state["after"])
+        state = {} if ctx.full else ctx.state
+        opened = state.get("open")
+        start = int(opened) - 1 if opened is not None else int(state.get("after", 0))
         oldest_open: int | None = None
         last = start
         for raws in self._paged(name, [("where[id][>]", start)], "id ASC", archive=True):
@@ -251,46 +258,32 @@ class SmartNow(Connector):
         yield from self._from_oldest_open("log.list", lambda r: r.get("state") == "active", ctx)
 
     def _shift_figures(self, raws: list[bytes], recs: list[dict[str, Any]]) -> list[bytes]:
+        """Attach the vendor's own figures to closed shifts: rows of `POST /report/shifts`
+        (sales per product) and `POST /report/revenue` (revenue per payment) of each shift,
+        asked for the shifts' locations over a period around them (exact bytes kept)."""
         closed = [r for r in recs if r.get("closed")]
-        sales: dict[int, list[bytes]] = {}
-        pays: dict[int, list[bytes]] = {}
+        figures: dict[str, dict[int, list[bytes]]] = {"sales": {}, "payments": {}}
         if closed:
-
-            def local(v: str) -> str:
-                at = datetime.fromisoformat(v.replace("Z", "+00:00")).astimezone(_TZ)
-                return at.replace(tzinfo=None).isoformat(sep=" ")
-
+            first = _local_day(min(str(r["createdAt"]) for r in closed)) - timedelta(days=1)
+            last = _local_day(max(str(r["closed"]) for r in closed)) + timedelta(days=1)
             body = {
                 "locations": sorted({int(r["location"]) for r in closed}),
-                "period1": {
-                    "startDate": local(min(r["createdAt"] for r in closed))[:10] + " 00:00:00",
-                    "endDate": str(
-                        (
-                            datetime.fromisoformat(local(max(r["closed"] for r in closed)))
-                            + timedelta(days=1)
-                        ).date()
-                    )
-                    + " 23:59:59",
-                },
+                "period1": {"startDate": f"{first} 00:00:00", "endDate": f"{last} 23:59:59"},
             }
-            for name, into in (("report.shifts", sales), ("report.revenue", pays)):
-                answer = self.http.request(
-                    "POST", path(name).lstrip("/"), json=body, decode=lambda r: r.content
+            for name, part in (("report.shifts", "sales"), ("report.revenue", "payments")):
+                rows = self.http.request(
+                    "POST", path(name).lstrip("/"), json=body, decode=decode_report_rows
                 )
-                decode_json_checked = decode_record(answer)
-                for row in decode_json_checked.get("period1", {}).get("data", []):
-                    import msgspec
-
-                    into.setdefault(int(row.get("shift") or 0), []).append(msgspec.json.encode(row))
+                for row in rows:
+                    shift = decode_record(row).get("shift")
+                    figures[part].setdefault(int(shift or 0), []).append(row)
         return [
             _composite(
                 rec["id"],
                 shift=raw,
-                sales=sales.get(int(rec["id"]), []),
-                payments=pays.get(int(rec["id"]), []),
+                sales=figures["sales"].get(int(rec["id"]), []) if rec.get("closed") else [],
+                payments=figures["payments"].get(int(rec["id"]), []) if rec.get("closed") else [],
             )
-            if rec.get("closed")
-            else _composite(rec["id"], shift=raw, sales=[], payments=[])
             for raw, rec in zip(raws, recs, strict=True)
         ]
 
@@ -480,6 +473,3 @@ class SmartNow(Connector):
         from posbridge.connectors.smartnow.commands import preview_command
 
         return preview_command(command)
-
-
-_ = Decimal

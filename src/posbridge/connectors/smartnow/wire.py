@@ -24,7 +24,14 @@ from posbridge.connectors.http import server_now
 from posbridge.connectors.smartnow.routes import path
 from posbridge.errors import AuthError, MalformedResponse, VendorError, VendorValidationError
 
-__all__ = ["SmartNowAuth", "decode_json", "decode_raw_list", "decode_record", "token_expiry"]
+__all__ = [
+    "SmartNowAuth",
+    "decode_json",
+    "decode_raw_list",
+    "decode_record",
+    "decode_report_rows",
+    "token_expiry",
+]
 
 #: refresh this many seconds before the access token expires
 REFRESH_MARGIN = 30
@@ -81,6 +88,27 @@ def decode_raw_list(response: httpx.Response) -> list[bytes]:
         raise MalformedResponse(
             f"smartnow: not a JSON array ({exc})", body=response.content
         ) from None
+
+
+class _Period(msgspec.Struct):
+    data: list[msgspec.Raw] = msgspec.field(default_factory=list)
+
+
+class _Report(msgspec.Struct):
+    period1: _Period | None = None
+
+
+_report = msgspec.json.Decoder(_Report)
+
+
+def decode_report_rows(response: httpx.Response) -> list[bytes]:
+    """A period report's `period1.data` rows, as their exact bytes."""
+    _error(response)
+    try:
+        report = _report.decode(response.content)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise MalformedResponse(f"smartnow: not a report ({exc})", body=response.content) from None
+    return [bytes(r) for r in (report.period1.data if report.period1 else [])]
 
 
 def decode_json(response: httpx.Response) -> Any:
