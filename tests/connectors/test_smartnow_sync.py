@@ -213,6 +213,18 @@ def test_token_that_expires_mid_sync_loses_nothing(op: Operator) -> None:
     assert duplicate_keys(op.store, op.cid) == []
 
 
+def test_short_token_lifetime_syncs_completely(store: Store) -> None:
+    """Access tokens of 2 s (sandbox keyword): refreshed before expiry or after a 401,
+    whichever comes first, the store still equals the world."""
+    box = create_sandbox(seed=4, days=2, orders_per_day=6, token_lifetime=2)
+    with SandboxServer(box.app) as server:
+        store.add_connection("short", "smartnow", server.url + box.base_path, box.credentials, {})
+        result = SyncEngine(store).run("short")
+        assert result.ok, result.error
+        cid = store.get_connection("short").id
+        assert world_differences(store, cid, box.state.world, vendor="smartnow") == []
+
+
 def test_refused_refresh_falls_back_to_one_login_then_needs_attention(op: Operator) -> None:
     """Refresh tokens revoked: one re-login recovers; a changed password stops the
     connection as needing attention after that one attempt."""

@@ -33,7 +33,7 @@ __all__ = [
     "token_expiry",
 ]
 
-#: refresh this many seconds before the access token expires
+#: refresh this many seconds before the access token expires (at most half its lifetime)
 REFRESH_MARGIN = 30
 _record = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal)
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
@@ -147,6 +147,7 @@ class SmartNowAuth(httpx.Auth):
         self.refresh_token: str | None = None
         self.expires: float | None = None
         self.logins = self.refreshes = 0
+        self.margin: float = REFRESH_MARGIN
         self._lock = threading.Lock()
 
     def _store(self, response: httpx.Response) -> bool:
@@ -163,6 +164,8 @@ class SmartNowAuth(httpx.Auth):
         # the lifetime on the server's clock (its Date header), counted on ours: skew-proof
         lifetime = exp - server.timestamp() if exp is not None and server is not None else None
         self.expires = None if lifetime is None else float(self._clock()) + lifetime
+        # refresh 30 s ahead, or halfway through a shorter lifetime
+        self.margin = REFRESH_MARGIN if lifetime is None else min(REFRESH_MARGIN, lifetime / 2)
         return True
 
     def _post(self, name: str, body: dict[str, Any]) -> httpx.Request:
@@ -196,7 +199,7 @@ class SmartNowAuth(httpx.Auth):
         return request
 
     def _expiring(self) -> bool:
-        return self.expires is not None and self.expires - float(self._clock()) < REFRESH_MARGIN
+        return self.expires is not None and self.expires - float(self._clock()) < self.margin
 
     def sync_auth_flow(
         self, request: httpx.Request
