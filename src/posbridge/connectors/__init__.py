@@ -6,6 +6,7 @@ from posbridge.connectors.avapos import AvaPOS
 from posbridge.connectors.base import Connector
 from posbridge.connectors.cloudpos import CloudPOS
 from posbridge.connectors.icash import ICash
+from posbridge.connectors.smartnow import SmartNow
 from posbridge.connectors.wservice import WService
 
 __all__ = ["REGISTRY"]
@@ -16,4 +17,5 @@ REGISTRY: dict[str, type[Connector]] = {
     AvaPOS.vendor: AvaPOS,
     ICash.vendor: ICash,
     WService.vendor: WService,
+    SmartNow.vendor: SmartNow,
 }

@@ -82,6 +82,12 @@ def render() -> str:
         for c in conn.capabilities():
             parts.append(f"| `{c.name}` | {c.model} | {c.description} |")
         parts.append("\n" + render_markdown(slug, cls.field_map))
+        routes = getattr(cls, "routes", ())  # vendors whose paths are partly inferred
+        if routes:
+            parts.append(
+                "\n### Routes\n\n| operation | method | path | source |\n|---|---|---|---|"
+            )
+            parts += [f"| `{r.name}` | {r.method} | `{r.path}` | {r.status} |" for r in routes]
         conn.http.close()
     return "\n".join(parts).rstrip() + "\n"
 

@@ -203,6 +203,11 @@ class VendorClient:
             headers={"User-Agent": "posbridge/0.1"},
         )
 
+    @property
+    def base_url(self) -> httpx.URL:
+        """The vendor base URL requests are relative to (auth flows that log in need it)."""
+        return self._client.base_url
+
     def set_auth(self, auth: httpx.Auth) -> None:
         """Install the vendor's auth flow (the only place credentials enter requests)."""
         self._client.auth = auth

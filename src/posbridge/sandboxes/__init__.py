@@ -57,10 +57,17 @@ def _wservice(**options: Any) -> Sandbox:
     return create_sandbox(**options)
 
 
+def _smartnow(**options: Any) -> Sandbox:
+    from posbridge.sandboxes.smartnow import create_sandbox
+
+    return create_sandbox(**options)
+
+
 #: vendor slug → sandbox factory (one line per vendor).
 SANDBOXES: dict[str, Callable[..., Sandbox]] = {
     "cloudpos": _cloudpos,
     "avapos": _avapos,
     "icash": _icash,
     "wservice": _wservice,
+    "smartnow": _smartnow,
 }

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from posbridge.store.repo import Store
-from posbridge.testing import avapos, cloudpos, icash, wservice
+from posbridge.testing import avapos, cloudpos, icash, smartnow, wservice
 from posbridge.testing.keys import duplicate_keys
 
 __all__ = ["WORLD_CHECKS", "duplicate_keys", "world_differences"]
@@ -23,6 +23,7 @@ WORLD_CHECKS: dict[str, Callable[..., list[str]]] = {
     "avapos": avapos.world_differences,
     "icash": icash.world_differences,
     "wservice": wservice.world_differences,
+    "smartnow": smartnow.world_differences,
 }
 
 
