@@ -2,9 +2,11 @@
 
 A closure is a `Shift` carrying the POS's totals — a Z report, a closed cashier shift or a
 fiscal closure. Its scope is either a ticket range (`first_ticket..last_ticket`, the
-orders whose number lies in it) or, for a fiscal closure without one, a device and
-business day. A closure is *verified* only when the synced orders of its scope agree with
-every total it carries: ticket count, gross, net, payments by method and VAT by rate.
+orders whose number lies in it — of the closure's location when it names one, for POSes
+that number all locations in one sequence) or, for a fiscal closure without one, the
+completed orders of a device and business day. A closure is *verified* only when the
+synced orders of its scope agree with every total it carries: ticket count, gross, net,
+payments by method and VAT by rate.
 
 The check reads the connection's orders once and aggregates lines and payments per order
 in two grouped queries, so it stays linear in the store instead of one scan per closure.
@@ -169,7 +171,9 @@ def _ticket_number(number: str | None) -> int | None:
 class _Order:
     number: int | None
     device: str | None
+    location: str | None
     business_date: date | None
+    completed: bool
     gross: int
     net: int = 0
     taxes: dict[Decimal, int] = field(default_factory=dict)
@@ -199,11 +203,22 @@ class _OrderSums:
                 orders.c.row_id,
                 orders.c.number,
                 orders.c.device_source_id,
+                orders.c.location_source_id,
                 orders.c.business_date,
+                orders.c.status,
                 money,
             ]
-            for row_id, number, device, day, gross in conn.execute(sa.select(*cols).where(live)):
-                by_row[row_id] = _Order(_ticket_number(number), device, day, int(gross or 0))
+            for row_id, number, device, location, day, status, gross in conn.execute(
+                sa.select(*cols).where(live)
+            ):
+                by_row[row_id] = _Order(
+                    _ticket_number(number),
+                    device,
+                    location,
+                    day,
+                    status in (None, "completed"),
+                    int(gross or 0),
+                )
             lines = (
                 sa.select(
                     order_lines.c.order_row,
@@ -237,7 +252,7 @@ class _OrderSums:
         for order in by_row.values():
             if order.number is not None:
                 by_ticket[order.number] = order
-            if order.device is not None and order.business_date is not None:
+            if order.completed and order.device is not None and order.business_date is not None:
                 by_device_day[order.device, order.business_date].append(order)
         return cls(by_ticket, by_device_day)
 
@@ -248,6 +263,11 @@ class _OrderSums:
             first, last = tickets
             scope = [self.by_ticket[t] for t in range(first, last + 1) if t in self.by_ticket]
             missing = [t for t in range(first, last + 1) if t not in self.by_ticket]
+            if z.location_source_id is not None:
+                # A location's closure over a range its location shares with others (one
+                # global numbering): only its own tickets count; a number absent from the
+                # whole connection is still reported missing.
+                scope = [o for o in scope if o.location == z.location_source_id]
         else:
             device_day = _device_day(z)
             scope = self.by_device_day.get(device_day, []) if device_day else []

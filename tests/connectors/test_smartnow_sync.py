@@ -312,37 +312,35 @@ def test_cli_sandbox_connect_sync(tmp_path: Path) -> None:
             proc.stdout.close()
 
 
-def test_shifts_carry_the_vendor_figures_and_why_verify_skips_them(
-    op: Operator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Closed shifts store the vendor's totals and payments (report/shifts, report/revenue).
-
-    With ticket counts on, `posbridge verify` (a) would check them by range, but a SmartNow
-    range holds every location's transaction ids: the only differences it finds are the
-    other locations' transactions, which is why counts stay off (SHIFT_TICKET_COUNT)."""
-    from posbridge.connectors.smartnow import mapping
+def test_verify_checks_each_closed_shift_and_names_a_missing_transaction(op: Operator) -> None:
+    """Closed shifts store the vendor's totals and payments (report/shifts, report/revenue);
+    `posbridge verify` checks each against its location's transactions in its range, and a
+    transaction missing from the store fails its shift by number."""
+    from posbridge.store.tables import RECORD_TABLES
     from posbridge.verify import verify_connection
 
     assert SyncEngine(op.store).run("sn").ok
     row = op.store.get_connection("sn")
-    assert list(verify_connection(op.store, row)) == []  # no checkable scope: skipped
     closed = [r.record for r in op.store.records("shift", op.cid) if r.record.closed_at]
     assert closed
     assert all(s.total_gross and s.payments for s in closed)
-    monkeypatch.setattr(mapping, "SHIFT_TICKET_COUNT", True)
-    monkeypatch.setattr(SmartNow, "mapping_version", "ticket-counts")  # remap stored shifts
-    assert SyncEngine(op.store).run("sn", streams=["shifts"], full=True).ok
     checks = list(verify_connection(op.store, row))
     assert len(checks) == len(closed)
+    assert all(c.verified for c in checks), [c.differences() for c in checks if not c.verified]
+    victim = checks[0]
+    assert victim.first_ticket is not None
     txs = op.world.tables["revenuetransaction"]
-    for c in checks:
-        assert c.first_ticket is not None
-        assert c.last_ticket is not None
-        own = [
-            t
-            for t in range(c.first_ticket, c.last_ticket + 1)
-            if t in txs and str(txs[t]["location"]) == c.location
-        ]
-        assert c.expected_count == len(own)
-        assert all(str(txs[t]["location"]) != c.location for t in c.missing_tickets if t in txs)
-    assert any(not c.verified for c in checks)
+    number = next(
+        t
+        for t in range(victim.first_ticket, (victim.last_ticket or 0) + 1)
+        if t in txs and str(txs[t]["location"]) == victim.location
+    )
+    orders = RECORD_TABLES["order"]
+    with op.store.engine.begin() as conn:
+        conn.execute(
+            orders.delete().where(orders.c.connection_id == op.cid, orders.c.number == str(number))
+        )
+    (bad,) = [c for c in verify_connection(op.store, row) if not c.verified]
+    assert bad.report == victim.report
+    assert bad.missing_tickets == [number]
+    assert any("tickets" in d for d in bad.differences())

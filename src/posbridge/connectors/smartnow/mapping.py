@@ -48,13 +48,10 @@ METHODS: Final[dict[str, PaymentMethod]] = {
     "token": "stored_value",
 }
 _SEVERITY = {"CM_REBOOT": "info", "CM_OFFLINE": "warning"}
-#: Whether shifts carry `ticket_count` (which makes them closures `posbridge verify` checks
-#: by ticket range). Off: a SmartNow shift belongs to one location but its
-#: firstTransaction..lastTransaction range holds the global transaction ids of every
-#: location, and verify (a) neither filters the range by location nor tolerates the other
-#: locations' ids as gaps, so it would flag every shift. Turn on once verify scopes a
-#: ranged closure by its `location_source_id` (docs/smartnow-wire.md, "Shifts").
-SHIFT_TICKET_COUNT = False
+#: Closed shifts carry `ticket_count`, which makes them closures `posbridge verify` checks
+#: by ticket range: firstTransaction..lastTransaction holds the global transaction ids of
+#: every location, and verify counts only the shift's own location in it.
+SHIFT_TICKET_COUNT = True
 
 FIELD_MAP: Final[dict[str, tuple[str, list[F]]]] = {
     "orders": (
