@@ -28,7 +28,7 @@ from posbridge.connectors.wservice.codes import family_of
 from posbridge.connectors.wservice.wire import decode_record
 from posbridge.errors import PosbridgeError
 from posbridge.store.repo import ConnectionRow, Store
-from posbridge.sync.engine import _CHANGE_EVENTS as CHANGE_EVENTS  # one event table
+from posbridge.sync.engine import CHANGE_EVENTS  # one event table
 from posbridge.sync.worker import PageSpec, prepare_page
 from posbridge.webhooks import emit
 

@@ -63,7 +63,7 @@ _encode = msgspec.json.encode
 ProgressFn = Callable[[str, str, int, "StreamOutcome"], None]
 
 #: object type → (event when created, event when updated); only these emit per-record events
-_CHANGE_EVENTS = {
+CHANGE_EVENTS = {
     "order": ("order.created", "order.updated"),
     "product": ("product.updated", "product.updated"),
     "customer": ("customer.updated", "customer.updated"),
@@ -493,7 +493,7 @@ class SyncEngine:
         with self.store.engine.begin() as conn:
             main, *derived = mapped.tables
             written = self.store.writer.apply(conn, row.id, main)
-            change = _CHANGE_EVENTS.get(stream.model.object_type)
+            change = CHANGE_EVENTS.get(stream.model.object_type)
             if change is not None and written.written and self._wants(row, change):
                 emit(
                     conn,
