@@ -16,7 +16,7 @@ from posbridge.api.problems import ProblemError
 from posbridge.api.reconciliation import closure_document
 from posbridge.api.writes import send_write
 from posbridge.app import connect, parse_settings
-from posbridge.store.accounts import assign_connection
+from posbridge.store.accounts import TenantScopes, assign_connection
 from posbridge.store.repo import ConnectionRow, Store
 from posbridge.sync.engine import SyncEngine, build_connector
 from posbridge.sync.outbox import list_commands
@@ -71,7 +71,7 @@ def add_connection_routes(
     app: FastAPI,
     store: Store,
     tenant: Callable[..., Awaitable[str]],
-    tenant_connections: Callable[[str], list[str]],
+    tenant_connections: TenantScopes,
     respond: Callable[[Any], Response],
 ) -> Callable[[str, str], ConnectionRow]:
     """Register the write side of `/v1/connections` on `app`; returns the ownership check."""
@@ -87,6 +87,7 @@ def add_connection_routes(
         parse_settings(body.vendor, body.settings)  # a clear 400 before anything else
         row = connect(store, body.vendor, body.name, body.base_url, body.settings, check=body.check)
         assign_connection(store, row.name, account)
+        tenant_connections.forget(account)
         response = respond(connection_doc(row))
         response.status_code = 201
         return response
@@ -121,6 +122,7 @@ def add_connection_routes(
     )
     def delete_connection(connection_id: str, account: Tenant) -> Response:
         store.delete_connection(owned(account, connection_id).id)
+        tenant_connections.forget(account)
         return Response(status_code=204)
 
     @app.post("/v1/connections/{connection_id}/sync", summary="Sync now (returns the run)")

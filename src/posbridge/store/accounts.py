@@ -21,6 +21,7 @@ from posbridge.store.tables import accounts, api_keys, connections
 __all__ = [
     "LOCALES",
     "KeyCache",
+    "TenantScopes",
     "account_for_key",
     "assign_connection",
     "check_locale",
@@ -142,6 +143,39 @@ class KeyCache:
                 self._known.clear()
             self._known[digest] = (account, now + self.ttl)
         return account
+
+
+class TenantScopes:
+    """Each account's connection ids, remembered for `ttl` seconds (API hot path).
+
+    The API forgets an account's entry when it creates or deletes one of its connections;
+    a connection assigned from another process (the CLI) shows within `ttl` seconds.
+    """
+
+    def __init__(self, store: Store, ttl: float = 2.0) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._known: dict[str, tuple[list[str], float]] = {}
+
+    def __call__(self, account_id: str) -> list[str]:
+        now = time.monotonic()
+        hit = self._known.get(account_id)
+        if hit is not None and hit[1] > now:
+            return list(hit[0])
+        with self.store.engine.connect() as conn:
+            ids = list(
+                conn.execute(
+                    sa.select(connections.c.id).where(connections.c.account_id == account_id)
+                ).scalars()
+            )
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[account_id] = (ids, now + self.ttl)
+        return list(ids)
+
+    def forget(self, account_id: str) -> None:
+        """Drop the remembered scope (after a connection of the account changed)."""
+        self._known.pop(account_id, None)
 
 
 def assign_connection(store: Store, connection_name: str, account_id: str) -> None:
