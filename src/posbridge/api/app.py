@@ -9,6 +9,7 @@ including the local `Tenant` dependency alias, at runtime.)
 """
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -291,11 +292,8 @@ def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
 
     def _row_of(table: sa.Table, record_id: str, scope: list[str]) -> int:
         with store.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(table.c.row_id).where(
-                    table.c.id == record_id, table.c.connection_id.in_(scope)
-                )
-            ).scalar()
+            found = conn.execute(_cursor_statement(table), {"id": record_id}).first()
+        row = found[0] if found is not None and found[1] in scope else None
         if row is None:
             raise ProblemError(
                 422,
@@ -306,6 +304,13 @@ def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
         return int(row)
 
     return app
+
+
+@lru_cache(maxsize=64)
+def _cursor_statement(table: sa.Table) -> sa.Select[Any]:
+    """A cursor's row and owner by its public id (built once per table; the owner is
+    checked against the tenant's scope in Python)."""
+    return sa.select(table.c.row_id, table.c.connection_id).where(table.c.id == sa.bindparam("id"))
 
 
 def _list_bytes(docs: list[str], limit: int) -> Response:
