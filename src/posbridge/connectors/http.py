@@ -48,6 +48,8 @@ class RequestBudget:
     reserve: int = 0
     used: int = 0
     day: date | None = None
+    #: part of `used` already added to the store (`unsaved` hands out the rest once)
+    saved: int = 0
     blocked_until: datetime | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -66,7 +68,7 @@ class RequestBudget:
         today = self.local_day()
         if self.day != today:
             self.day = today
-            self.used = 0
+            self.used = self.saved = 0
 
     @property
     def remaining(self) -> int | None:
@@ -89,6 +91,7 @@ class RequestBudget:
                     )
                 # The vendor's new quota day has begun (by its own clock): start counting afresh.
                 self.blocked_until, self.used, self.day = None, 0, self.local_day()
+                self.saved = 0
             self._roll()
             if self.limit is not None:
                 ceiling = self.limit if write else self.limit - self.reserve
@@ -99,6 +102,16 @@ class RequestBudget:
                         reset_at=self.reset_at(),
                     )
             self.used += 1
+
+    def unsaved(self) -> int:
+        """Requests counted since the last call: the store adds them to the day's total.
+
+        Deltas, not totals, so that several processes spending one connection's budget
+        (a sync worker, the API's writes) never overwrite each other's counts.
+        """
+        with self._lock:
+            delta, self.saved = self.used - self.saved, self.used
+            return delta
 
     def exhaust(self, until: datetime | None) -> None:
         """The vendor said the quota is gone until `until` (it counts what we cannot see)."""
