@@ -117,6 +117,12 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
         with httpx.Client(timeout=10, follow_redirects=False) as client:
             return deliver_due(store, client)
 
+    @app.periodic(cron="17 * * * *", periodic_id="cleanup")
+    @app.task(name="posbridge.cleanup", queue=QUEUE, queueing_lock="posbridge.cleanup")
+    async def cleanup(timestamp: int) -> None:
+        """Drop finished jobs after a day (their runs stay in sync_runs)."""
+        await app.job_manager.delete_old_jobs(nb_hours=24, include_failed=True)
+
     return app
 
 
@@ -140,7 +146,7 @@ def run_worker(store: Store, options: FleetOptions | None = None) -> None:
                 stalled_worker_timeout=options.stalled_after,
                 shutdown_graceful_timeout=options.graceful_timeout,
                 install_signal_handlers=True,
-                delete_jobs="successful",
+                delete_jobs="never",  # finished jobs keep their latency; `cleanup` drops them
                 **options.extra,
             )
 

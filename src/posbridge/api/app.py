@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from posbridge.api.connections import add_connection_routes, connection_doc
+from posbridge.api.ops_routes import add_ops_routes
 from posbridge.api.problems import ProblemError, install_problem_handlers
 from posbridge.api.reports import Group, revenue
 from posbridge.api.webhook_routes import add_webhook_routes
@@ -72,6 +73,7 @@ def create_app(store: Store) -> FastAPI:
 
     add_connection_routes(app, store, tenant, tenant_connections, _json)
     add_webhook_routes(app, store, tenant, _json)
+    add_ops_routes(app, store, tenant, _json)
 
     @app.get("/v1/connections", summary="List the account's connections")
     def list_connections(account: Tenant) -> Response:

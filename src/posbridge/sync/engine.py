@@ -590,9 +590,7 @@ class SyncEngine:
     def _persist_budget(self, connection_id: str, budget: RequestBudget) -> None:
         if budget.day is not None:
             with self.store.engine.begin() as conn:
-                self.store.put_budget(
-                    conn, connection_id, budget.day.isoformat(), budget.unsaved()
-                )
+                self.store.put_budget(conn, connection_id, budget.day.isoformat(), budget.unsaved())
 
     def run_many(self, names: Iterable[str], **kwargs: Any) -> list[RunResult]:
         """Sync several connections one after another; one failing never stops the rest."""
