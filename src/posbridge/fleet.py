@@ -60,6 +60,10 @@ class FleetOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: housekeeping (plan, recover, webhooks) runs before waiting syncs, never behind them
+HOUSEKEEPING = 10
+
+
 def _every(seconds: int) -> str:
     # croniter's optional sixth field is seconds
     return f"* * * * * */{max(1, min(59, seconds))}"
@@ -75,13 +79,19 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
     )
     app = procrastinate.App(connector=connector)
 
-    @app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True, retry=3)
+    # No job-level retry: a sync reports vendor trouble instead of raising, and a job that
+    # did raise (a database blip) is queued again by the next planner pass, since its
+    # streams are still due. (A procrastinate retry could also collide with a sync the
+    # planner queued meanwhile under the same queueing lock.)
+    @app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)
     def sync(context: procrastinate.JobContext, connection_id: str, full: bool = False) -> str:
         with bind(job_id=context.job.id, worker=context.worker_name):
             return sync_connection(store, connection_id, full=full, trigger="queue").status
 
     @app.periodic(cron=_every(options.plan_every), periodic_id="plan")
-    @app.task(name="posbridge.plan", queue=QUEUE, queueing_lock="posbridge.plan")
+    @app.task(
+        name="posbridge.plan", queue=QUEUE, queueing_lock="posbridge.plan", priority=HOUSEKEEPING
+    )
     def plan(timestamp: int) -> int:
         now = datetime.now(UTC)
         due = due_connections(store, now, horizon=timedelta(seconds=options.plan_every))
@@ -93,7 +103,12 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
         return queued
 
     @app.periodic(cron=_every(options.recover_every), periodic_id="recover")
-    @app.task(name="posbridge.recover", queue=QUEUE, queueing_lock="posbridge.recover")
+    @app.task(
+        name="posbridge.recover",
+        queue=QUEUE,
+        queueing_lock="posbridge.recover",
+        priority=HOUSEKEEPING,
+    )
     async def recover(timestamp: int) -> int:
         """Run again the jobs of workers that stopped heartbeating (killed, frozen)."""
         manager = app.job_manager
@@ -103,12 +118,24 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
         for job in stalled:
             assert job.id is not None
             log.warning("re-queueing job %s of a stalled worker", job.id, extra={"job_id": job.id})
-            await manager.retry_job_by_id_async(job.id, retry_at=datetime.now(UTC))
+            try:
+                await manager.retry_job_by_id_async(job.id, retry_at=datetime.now(UTC))
+            except procrastinate.exceptions.UniqueViolation:
+                # The planner queued the same sync meanwhile (queueing lock): that one will
+                # run; close the dead one so its `lock` no longer blocks it.
+                await manager.finish_job_by_id_async(
+                    job.id, status=procrastinate.jobs.Status.ABORTED, delete_job=False
+                )
         await manager.prune_stalled_workers(options.stalled_after)
         return len(stalled)
 
     @app.periodic(cron=_every(5), periodic_id="webhooks")
-    @app.task(name="posbridge.webhooks", queue=QUEUE, queueing_lock="posbridge.webhooks")
+    @app.task(
+        name="posbridge.webhooks",
+        queue=QUEUE,
+        queueing_lock="posbridge.webhooks",
+        priority=HOUSEKEEPING,
+    )
     def webhooks(timestamp: int) -> int:
         import httpx
 
@@ -118,7 +145,12 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
             return deliver_due(store, client)
 
     @app.periodic(cron="17 * * * *", periodic_id="cleanup")
-    @app.task(name="posbridge.cleanup", queue=QUEUE, queueing_lock="posbridge.cleanup")
+    @app.task(
+        name="posbridge.cleanup",
+        queue=QUEUE,
+        queueing_lock="posbridge.cleanup",
+        priority=HOUSEKEEPING,
+    )
     async def cleanup(timestamp: int) -> None:
         """Drop finished jobs after a day (their runs stay in sync_runs)."""
         await app.job_manager.delete_old_jobs(nb_hours=24, include_failed=True)

@@ -58,7 +58,9 @@ def _start_workers(url: str, count: int, tmp_path: Path) -> list[subprocess.Pope
         "POSBRIDGE_WORKER_STALLED_AFTER": "3",
         "POSBRIDGE_WORKER_GRACEFUL_TIMEOUT": "20",
         "POSBRIDGE_LOG_JSON": "1",
-        "POSBRIDGE_LOG_LEVEL": "WARNING",
+        "POSBRIDGE_LOG_LEVEL": os.environ.get("FLEET_LOG_LEVEL", "WARNING"),
+        # iCash's nonce counters (a file per API key): shared by this test's workers only
+        "POSBRIDGE_ICASH_STATE_DIR": str(tmp_path / "icash-state"),
     }
     workers = []
     for i in range(count):
@@ -83,20 +85,46 @@ def _synced(store: Store, ids: list[str]) -> set[str]:
         ) & set(ids)
 
 
+def _sync_jobs_left(store: Store) -> int:
+    """Sync jobs waiting or running (housekeeping jobs come and go every second)."""
+    with store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'posbridge.sync'"
+                    " AND status IN ('todo', 'doing')"
+                )
+            ).scalar_one()
+        )
+
+
 def _wait_until_synced(
     store: Store, ids: list[str], workers: list[subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
     deadline = time.monotonic() + 120  # a hang guard, not a performance assertion
     while time.monotonic() < deadline:
-        stats = queue_stats(store)
-        if len(_synced(store, ids)) == len(ids) and not stats["running"] and not stats["queued"]:
+        if len(_synced(store, ids)) == len(ids) and not _sync_jobs_left(store):
             return
         dead = [w for w in workers if w.poll() is not None and w.returncode != -signal.SIGKILL]
         if dead:
             logs = "\n".join(p.read_text()[-2000:] for p in tmp_path.glob("worker*.log"))
             pytest.fail(f"a worker exited with {dead[0].returncode}:\n{logs}")
         time.sleep(0.2)
-    pytest.fail(f"only {len(_synced(store, ids))} of {len(ids)} synced: {queue_stats(store)}")
+    with store.engine.connect() as conn:
+        runs = conn.execute(
+            sa.select(sync_runs.c.connection_id, sync_runs.c.status, sync_runs.c.error).where(
+                sync_runs.c.connection_id.not_in(_synced(store, ids))
+            )
+        ).all()
+        jobs = conn.execute(
+            sa.text(
+                "SELECT id, task_name, status, lock, attempts, worker_id, scheduled_at, args "
+                "FROM procrastinate_jobs WHERE status IN ('todo', 'doing') OR task_name LIKE "
+                "'%recover' ORDER BY id DESC LIMIT 20"
+            )
+        ).all()
+        workers_ = conn.execute(sa.text("SELECT * FROM procrastinate_workers")).all()
+    pytest.fail(f"{len(_synced(store, ids))} of {len(ids)} synced; {runs}; {jobs}; {workers_}")
 
 
 def _stop(workers: list[subprocess.Popen[bytes]]) -> list[int]:
