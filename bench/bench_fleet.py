@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -50,6 +51,7 @@ def run_case(base: str, connections: int, workers: int, args: argparse.Namespace
             connections, latency_ms=args.latency_ms, days=args.days, orders_per_day=args.per_day
         ) as fleet:
             ids = fleet.connect_all(store)
+            own_cpu = resource.getrusage(resource.RUSAGE_SELF)
             env = os.environ | {
                 "POSBRIDGE_DATABASE_URL": url,
                 "POSBRIDGE_SECRET_KEY": SECRET,
@@ -90,6 +92,8 @@ def run_case(base: str, connections: int, workers: int, args: argparse.Namespace
                 ).scalar_one()
                 last = conn.execute(sa.select(sa.func.max(sync_runs.c.finished_at))).scalar_one()
                 requests = conn.execute(sa.select(sa.func.sum(sync_runs.c.requests))).scalar_one()
+            host_cpu = _cpu(resource.getrusage(resource.RUSAGE_SELF)) - _cpu(own_cpu)
+            worker_cpu = _stop(procs)
             differences = fleet.differences(store) if args.check else {}
             seconds = (last - first).total_seconds()
             return {
@@ -103,6 +107,9 @@ def run_case(base: str, connections: int, workers: int, args: argparse.Namespace
                 "peak_in_flight_per_worker": sorted(peak.values(), reverse=True),
                 "max_requests_in_flight_per_account": max(fleet.meter.peak.values()),
                 "store_equals_worlds": not differences if args.check else None,
+                # CPU seconds per wall second: ~2 means both cores were busy (CPU-bound)
+                "cpu_s_workers": round(worker_cpu, 1),
+                "cpu_s_sandbox_host": round(host_cpu, 1),
             }
     finally:
         for p in procs:
@@ -114,6 +121,24 @@ def run_case(base: str, connections: int, workers: int, args: argparse.Namespace
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> float:
+    """SIGTERM the workers, reap them and return the CPU seconds they used."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    total = 0.0
+    for p in procs:
+        if p.returncode is None:
+            _, _, usage = os.wait4(p.pid, 0)
+            p.returncode = 0
+            total += _cpu(usage)
+    return total
 
 
 def main() -> None:

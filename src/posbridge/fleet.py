@@ -89,8 +89,14 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
             return sync_connection(store, connection_id, full=full, trigger="queue").status
 
     @app.periodic(cron=_every(options.plan_every), periodic_id="plan")
+    # Housekeeping tasks: `lock` runs one at a time across the fleet, `queueing_lock`
+    # keeps at most one waiting, the priority puts them ahead of waiting syncs.
     @app.task(
-        name="posbridge.plan", queue=QUEUE, queueing_lock="posbridge.plan", priority=HOUSEKEEPING
+        name="posbridge.plan",
+        queue=QUEUE,
+        lock="posbridge.plan",
+        queueing_lock="posbridge.plan",
+        priority=HOUSEKEEPING,
     )
     def plan(timestamp: int) -> int:
         now = datetime.now(UTC)
@@ -106,6 +112,7 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
     @app.task(
         name="posbridge.recover",
         queue=QUEUE,
+        # no `lock`: a recover job of a dead worker must not block the next recover
         queueing_lock="posbridge.recover",
         priority=HOUSEKEEPING,
     )
@@ -126,6 +133,8 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
                 await manager.finish_job_by_id_async(
                     job.id, status=procrastinate.jobs.Status.ABORTED, delete_job=False
                 )
+            except procrastinate.exceptions.ConnectorException as exc:
+                log.info("job %s was recovered already: %s", job.id, exc)
         await manager.prune_stalled_workers(options.stalled_after)
         return len(stalled)
 
@@ -133,6 +142,7 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
     @app.task(
         name="posbridge.webhooks",
         queue=QUEUE,
+        lock="posbridge.webhooks",
         queueing_lock="posbridge.webhooks",
         priority=HOUSEKEEPING,
     )
@@ -148,6 +158,7 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
     @app.task(
         name="posbridge.cleanup",
         queue=QUEUE,
+        lock="posbridge.cleanup",
         queueing_lock="posbridge.cleanup",
         priority=HOUSEKEEPING,
     )
