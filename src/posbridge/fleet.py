@@ -51,7 +51,7 @@ class FleetOptions:
     """Worker tuning; every field has a POSBRIDGE_WORKER_* environment variable (cli.py)."""
 
     concurrency: int = 20
-    plan_every: int = 30  # seconds between planner passes
+    plan_every: int = 30  # seconds between planner passes (1-59: a cron seconds field)
     heartbeat: float = 10.0  # seconds between a worker's heartbeats
     stalled_after: float = 30.0  # a worker silent this long is dead: its jobs run again
     recover_every: int = 10  # seconds between checks for stalled jobs
