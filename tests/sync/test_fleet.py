@@ -26,7 +26,7 @@ from posbridge.app import open_store
 from posbridge.fleet import queue_stats
 from posbridge.settings import AppSettings
 from posbridge.store.repo import Store
-from posbridge.store.tables import sync_runs
+from posbridge.store.tables import stream_state, sync_runs
 from posbridge.sync.engine import build_connector
 from posbridge.testing import duplicate_keys
 from posbridge.testing.fleet import Fleet, fleet_sandboxes
@@ -77,12 +77,28 @@ def _start_workers(url: str, count: int, tmp_path: Path) -> list[subprocess.Pope
 
 
 def _synced(store: Store, ids: list[str]) -> set[str]:
+    """Connections whose every stream has succeeded (by any run: a killed run may have
+    committed its last stream and died before closing its run record)."""
+    expected: dict[str, set[str]] = {}
+    done: set[str] = set()
     with store.engine.connect() as conn:
-        return set(
-            conn.execute(
-                sa.select(sync_runs.c.connection_id).where(sync_runs.c.status == "ok")
-            ).scalars()
-        ) & set(ids)
+        rows = conn.execute(
+            sa.select(stream_state.c.connection_id, stream_state.c.stream).where(
+                stream_state.c.last_success_at.is_not(None)
+            )
+        ).all()
+    succeeded: dict[str, set[str]] = {}
+    for cid, stream in rows:
+        succeeded.setdefault(cid, set()).add(stream)
+    for cid in ids:
+        row = store.get_connection(cid)
+        if row.vendor not in expected:
+            connector = build_connector(store, row)
+            expected[row.vendor] = {s.name for s in connector.streams()}
+            connector.http.close()
+        if expected[row.vendor] <= succeeded.get(cid, set()):
+            done.add(cid)
+    return done
 
 
 def _sync_jobs_left(store: Store) -> int:
