@@ -220,6 +220,78 @@ def status(database_url: DbOption = None) -> None:
             str(sum(st.records.values())),
         )
     console.print(table)
+    _print_queue(store)
+
+
+def _print_queue(store: Any) -> None:
+    from posbridge.fleet import queue_stats
+
+    stats = queue_stats(store)
+    if stats["backend"] != "procrastinate":
+        return
+    console.print(f"job queue: {stats['queued']} waiting, {len(stats['running'])} running")
+    workers = Table("worker", "last heartbeat", "alive", "running jobs", title="Workers")
+    for w in stats["workers"]:
+        workers.add_row(
+            str(w["id"]),
+            f"{w['age_seconds']} s ago",
+            "yes" if w["alive"] else "no",
+            str(w["running"]),
+        )
+    console.print(workers)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int,
+        typer.Option(envvar="POSBRIDGE_WORKER_CONCURRENCY", help="Syncs in flight at once."),
+    ] = 20,
+    plan_every: Annotated[
+        int,
+        typer.Option(envvar="POSBRIDGE_WORKER_PLAN_EVERY", help="Seconds between planner passes."),
+    ] = 30,
+    heartbeat: Annotated[
+        float, typer.Option(envvar="POSBRIDGE_WORKER_HEARTBEAT", help="Seconds between heartbeats.")
+    ] = 10.0,
+    stalled_after: Annotated[
+        float,
+        typer.Option(
+            envvar="POSBRIDGE_WORKER_STALLED_AFTER",
+            help="A worker silent this long is dead; its jobs run again.",
+        ),
+    ] = 30.0,
+    graceful_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="POSBRIDGE_WORKER_GRACEFUL_TIMEOUT",
+            help="On SIGTERM, running syncs get this long to finish.",
+        ),
+    ] = 60.0,
+    name: Annotated[
+        str | None, typer.Option(envvar="POSBRIDGE_WORKER_NAME", help="Name in logs.")
+    ] = None,
+    log_json: Annotated[
+        bool, typer.Option(envvar="POSBRIDGE_LOG_JSON", help="One JSON object per log line.")
+    ] = False,
+    database_url: DbOption = None,
+) -> None:
+    """Run sync jobs from the PostgreSQL job queue (start N of these, on any machines)."""
+    from posbridge.fleet import FleetOptions, run_worker
+    from posbridge.logs import setup_logging
+
+    setup_logging(json=log_json)
+    store = _store(database_url)
+    options = FleetOptions(
+        concurrency=concurrency,
+        plan_every=plan_every,
+        heartbeat=heartbeat,
+        stalled_after=stalled_after,
+        recover_every=max(1, int(stalled_after / 3)),
+        graceful_timeout=graceful_timeout,
+        name=name,
+    )
+    run_worker(store, options)
 
 
 @app.command()

@@ -26,11 +26,11 @@ def box() -> Sandbox:
 
 
 @pytest.fixture
-def conn(box: Sandbox, sqlite_url: str, tmp_path: Path) -> Iterator[tuple[ICash, Store]]:
+def conn(box: Sandbox, db_url: str, tmp_path: Path) -> Iterator[tuple[ICash, Store]]:
     """A connector (and its store) pointed at the running sandbox."""
     from posbridge.store.crypto import Vault
 
-    store = Store.open(sqlite_url, Vault(b"k" * 32))
+    store = Store.open(db_url, Vault(b"k" * 32))
     with SandboxServer(box.app) as server:
         store.add_connection(
             "shop",

@@ -31,15 +31,16 @@ def _cli(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
 @pytest.mark.slow
 @pytest.mark.parametrize(("seed", "page_size"), [(11, 20), (12, 20), (13, 250), (14, 250)])
 def test_sigkill_at_random_points_loses_and_doubles_nothing(
-    tmp_path: Path, seed: int, page_size: int
+    tmp_path: Path, db_url: str, seed: int, page_size: int
 ) -> None:
     """Kill `posbridge sync` repeatedly mid-run; the final store equals the world, no duplicates.
 
-    Pages of 250 are mapped by a worker process, pages of 20 in-process: both paths.
+    Pages of 250 are mapped by a worker process, pages of 20 in-process: both paths; on
+    SQLite and PostgreSQL.
     """
     box = create_sandbox(seed=seed, days=5, orders_per_day=120)
     box.state.faults.update(latency_ms=80)
-    db = f"sqlite:///{tmp_path / 'crash.db'}"
+    db = db_url
     env = {**os.environ, "POSBRIDGE_DATABASE_URL": db, "POSBRIDGE_SECRET_KEY": "crash-test"}
     rng = random.Random(seed)
     with SandboxServer(box.app) as server:

@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from posbridge.api.connections import add_connection_routes, connection_doc
 from posbridge.api.health import connection_health
 from posbridge.api.limits import BodyLimit
+from posbridge.api.ops_routes import add_ops_routes
 from posbridge.api.problems import ProblemError, install_problem_handlers
 from posbridge.api.receivers import add_receiver_routes
 from posbridge.api.reconciliation import reconcile
@@ -105,6 +106,7 @@ def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
     add_write_routes(app, store, tenant, owned, _json)
     add_webhook_routes(app, store, tenant, _json)
     add_receiver_routes(app, store)
+    add_ops_routes(app, store, tenant, _json)
 
     @app.get("/v1/account", summary="The calling tenant: id, name and dashboard locale")
     def get_account_route(account: Tenant) -> Response:

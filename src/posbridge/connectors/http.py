@@ -10,8 +10,10 @@ full jitter (stamina), honouring a vendor-stated wait when it is short enough to
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import certifi
 import httpx
 import stamina
 
@@ -69,6 +72,8 @@ class RequestBudget:
     reserve: int = 0
     used: int = 0
     day: date | None = None
+    #: part of `used` already added to the store (`unsaved` hands out the rest once)
+    saved: int = 0
     blocked_until: datetime | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -87,7 +92,7 @@ class RequestBudget:
         today = self.local_day()
         if self.day != today:
             self.day = today
-            self.used = 0
+            self.used = self.saved = 0
 
     @property
     def remaining(self) -> int | None:
@@ -110,6 +115,7 @@ class RequestBudget:
                     )
                 # The vendor's new quota day has begun (by its own clock): start counting afresh.
                 self.blocked_until, self.used, self.day = None, 0, self.local_day()
+                self.saved = 0
             self._roll()
             if self.limit is not None:
                 ceiling = self.limit if write else self.limit - self.reserve
@@ -121,6 +127,16 @@ class RequestBudget:
                     )
             self.used += 1
 
+    def unsaved(self) -> int:
+        """Requests counted since the last call: the store adds them to the day's total.
+
+        Deltas, not totals, so that several processes spending one connection's budget
+        (a sync worker, the API's writes) never overwrite each other's counts.
+        """
+        with self._lock:
+            delta, self.saved = self.used - self.saved, self.used
+            return delta
+
     def exhaust(self, until: datetime | None) -> None:
         """The vendor said the quota is gone until `until` (it counts what we cannot see)."""
         with self._lock:
@@ -129,6 +145,13 @@ class RequestBudget:
             elif self.limit is not None:
                 self._roll()
                 self.used = max(self.used, self.limit)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One default TLS context per process: building one (loading the CA bundle) costs
+    ~7 ms of CPU, and a fleet worker opens a client per sync (profiled: 7% of its CPU)."""
+    return ssl.create_default_context(cafile=certifi.where())  # what httpx uses by default
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +219,7 @@ class VendorClient:
         self.requests_made = 0
         self._client = httpx.Client(
             base_url=base_url,
+            verify=_tls_context(),
             timeout=timeout,
             transport=transport,
             auth=auth,

@@ -2,6 +2,8 @@
 
 Tests, the demo and `posbridge sandbox` all need a vendor sandbox listening on a real
 socket (clients must exercise their actual HTTP stack), without a subprocess.
+`ConcurrencyMeter` counts requests in flight per credential (the evidence that no two
+workers ever sync one connection at once); `mount` serves many sandboxes on one port.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from posbridge.sandboxes.faults import InjectedDisconnect
 
-__all__ = ["SandboxServer"]
+__all__ = ["ConcurrencyMeter", "SandboxServer", "metered", "mount"]
 
 
 class _DropInjectedDisconnects(logging.Filter):
@@ -108,3 +111,76 @@ class SandboxServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class ConcurrencyMeter:
+    """Requests in flight per credential identity: now, the most ever, and in total."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.current: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.total: dict[str, int] = {}
+
+    def enter(self, key: str) -> None:
+        """A request of `key` started."""
+        with self._lock:
+            now = self.current.get(key, 0) + 1
+            self.current[key] = now
+            self.peak[key] = max(self.peak.get(key, 0), now)
+            self.total[key] = self.total.get(key, 0) + 1
+
+    def leave(self, key: str) -> None:
+        """A request of `key` finished (answered, failed or dropped)."""
+        with self._lock:
+            self.current[key] -= 1
+
+
+def _sandbox_control(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith("/_sandbox/")
+
+
+def metered(
+    app: ASGIApp, meter: ConcurrencyMeter, identity: Callable[[Scope], str | None]
+) -> ASGIApp:
+    """Wrap a sandbox so `meter` counts its vendor requests per `identity(scope)`.
+
+    `identity` names the credential a request uses (a vendor reads it from its auth
+    header or body; a sandbox serving one account can return a constant); None = skip.
+    """
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        key = identity(scope) if scope["type"] == "http" and not _sandbox_control(scope) else None
+        if key is None:
+            await app(scope, receive, send)
+            return
+        meter.enter(key)
+        try:
+            await app(scope, receive, send)
+        finally:
+            meter.leave(key)
+
+    return counted
+
+
+def mount(apps: Mapping[str, ASGIApp]) -> ASGIApp:
+    """One ASGI app serving each of `apps` under `/<prefix>` (the prefix is stripped).
+
+    Lets a test or a benchmark run hundreds of sandboxes on one port and one thread.
+    """
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path = str(scope.get("path", ""))
+        prefix, _, rest = path.lstrip("/").partition("/")
+        target = apps.get(prefix)
+        if target is None:
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b"no such sandbox"})
+            return
+        inner = "/" + rest
+        child = dict(scope, path=inner, raw_path=inner.encode())
+        await target(child, receive, send)
+
+    return dispatch

@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from posbridge.errors import StoreError
 
-__all__ = ["create_db_engine", "migrate", "schema_is_current"]
+__all__ = ["create_db_engine", "include_name", "migrate", "schema_is_current"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -56,6 +56,11 @@ def create_db_engine(url: str) -> Engine:
             if not parent.exists():
                 raise StoreError(f"folder {parent} for the database does not exist")
     return engine
+
+
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Alembic compares only our tables: the job queue's (procrastinate_*) are not ours."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
 
 
 def _alembic_config(connection: sa.Connection) -> Config:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +25,7 @@ from posbridge.model import MODELS, LineModifier, OrderLine, Payment, Record
 from posbridge.store.crypto import Vault
 from posbridge.store.db import create_db_engine, migrate
 from posbridge.store.paging import Filter, PageShape, page_params, page_statement
+from posbridge.store.queue import enqueue_sync, has_job_queue
 from posbridge.store.records import RecordWriter
 from posbridge.store.tables import (
     RECORD_TABLES,
@@ -183,6 +186,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _dialect_insert(conn: sa.Connection) -> Any:
+    """The dialect's INSERT with ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
+    if conn.dialect.name == "postgresql":
+        return pg_insert
+    return sqlite_insert
+
+
 class Store:
     """One database: opened, migrated, and the only way the rest of posbridge touches it."""
 
@@ -231,6 +241,8 @@ class Store:
                         updated_at=now,
                     )
                 )
+                if has_job_queue(conn):  # its first sync commits with it (or neither does)
+                    enqueue_sync(conn, cid)
         except IntegrityError:
             raise SyncError(
                 f"a connection named {name!r} exists already; pick another --name"
@@ -392,23 +404,23 @@ class Store:
             ).scalar()
         return int(used or 0)
 
-    def put_budget(self, conn: sa.Connection, connection_id: str, day: str, used: int) -> None:
-        """Persist the day's request count (never lowers it)."""
-        current = conn.execute(
-            sa.select(request_budget.c.used).where(
-                request_budget.c.connection_id == connection_id, request_budget.c.day == day
+    def put_budget(self, conn: sa.Connection, connection_id: str, day: str, added: int) -> None:
+        """Add `added` requests to the day's count in one atomic statement.
+
+        An upsert that increments (never a read-then-write), so concurrent processes
+        spending the same connection's budget on PostgreSQL lose no counts.
+        """
+        if added <= 0:
+            return
+        insert = _dialect_insert(conn)(request_budget).values(
+            connection_id=connection_id, day=day, used=added
+        )
+        conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[request_budget.c.connection_id, request_budget.c.day],
+                set_={"used": request_budget.c.used + insert.excluded.used},
             )
-        ).scalar()
-        if current is None:
-            conn.execute(
-                request_budget.insert().values(connection_id=connection_id, day=day, used=used)
-            )
-        elif used > current:
-            conn.execute(
-                request_budget.update()
-                .where(request_budget.c.connection_id == connection_id, request_budget.c.day == day)
-                .values(used=used)
-            )
+        )
 
     # -- runs ------------------------------------------------------------------------------
     def start_run(self, connection_id: str, trigger: str, now: datetime) -> int:

@@ -166,7 +166,7 @@ def budget_for(
         clock=clock,
     )
     budget.day = budget.local_day()
-    budget.used = store.budget_used(connection_id, budget.day.isoformat())
+    budget.used = budget.saved = store.budget_used(connection_id, budget.day.isoformat())
     return budget
 
 
@@ -535,7 +535,7 @@ class SyncEngine:
                 )
             budget = connector.http.budget
             if budget.day is not None:
-                self.store.put_budget(conn, row.id, budget.day.isoformat(), budget.used)
+                self.store.put_budget(conn, row.id, budget.day.isoformat(), budget.unsaved())
         outcome.inserted += written.inserted
         outcome.updated += written.updated
         outcome.unchanged += written.unchanged
@@ -593,7 +593,7 @@ class SyncEngine:
     def _persist_budget(self, connection_id: str, budget: RequestBudget) -> None:
         if budget.day is not None:
             with self.store.engine.begin() as conn:
-                self.store.put_budget(conn, connection_id, budget.day.isoformat(), budget.used)
+                self.store.put_budget(conn, connection_id, budget.day.isoformat(), budget.unsaved())
 
     def run_many(self, names: Iterable[str], **kwargs: Any) -> list[RunResult]:
         """Sync several connections one after another; one failing never stops the rest."""

@@ -265,7 +265,7 @@ def _send(
         connector.http.close()
         if budget.day is not None:
             with store.engine.begin() as conn:
-                store.put_budget(conn, row.id, budget.day.isoformat(), budget.used)
+                store.put_budget(conn, row.id, budget.day.isoformat(), budget.unsaved())
 
 
 def list_commands(store: Store, connection_id: str, limit: int = 50) -> list[dict[str, Any]]:

@@ -1,0 +1,79 @@
+"""Enqueue jobs with plain SQL, inside the caller's transaction (PostgreSQL only).
+
+procrastinate keeps its jobs in our PostgreSQL schema (migration 0007). Calling its
+`procrastinate_defer_jobs_v1` function on *our* SQLAlchemy connection puts the job in
+the same transaction as the state that caused it: a connection that is created gets its
+first sync job or neither exists. A job already waiting under the same queueing lock
+is not an error: the savepoint keeps the caller's transaction alive.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+__all__ = ["QUEUE", "SYNC_TASK", "enqueue", "enqueue_sync", "has_job_queue", "sync_lock"]
+
+QUEUE = "posbridge"
+SYNC_TASK = "posbridge.sync"
+
+_DEFER = sa.text(
+    "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(:queue, :task, 0, :lock, "
+    ":qlock, CAST(:args AS jsonb), :at)::procrastinate_job_to_defer_v1]))"
+)
+
+
+def has_job_queue(conn: sa.Connection) -> bool:
+    """True on PostgreSQL, where migration 0007 created the job tables."""
+    return conn.dialect.name == "postgresql"
+
+
+def sync_lock(connection_id: str) -> str:
+    """The lock every job of one connection takes: never two at once on a connection."""
+    return f"connection:{connection_id}"
+
+
+def enqueue(
+    conn: sa.Connection,
+    task: str,
+    args: dict[str, Any],
+    *,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    at: datetime | None = None,
+) -> int | None:
+    """Defer one job in the caller's transaction; None when an equal one is waiting."""
+    try:
+        with conn.begin_nested():
+            job_id = conn.execute(
+                _DEFER,
+                {
+                    "queue": QUEUE,
+                    "task": task,
+                    "lock": lock,
+                    "qlock": queueing_lock,
+                    "args": msgspec.json.encode(args).decode(),
+                    "at": at,
+                },
+            ).scalar_one()
+    except IntegrityError:  # the queueing lock: that job is already waiting
+        return None
+    return int(job_id)
+
+
+def enqueue_sync(
+    conn: sa.Connection, connection_id: str, *, full: bool = False, at: datetime | None = None
+) -> int | None:
+    """Defer a sync of one connection (at most one waiting per connection)."""
+    return enqueue(
+        conn,
+        SYNC_TASK,
+        {"connection_id": connection_id, "full": full},
+        lock=sync_lock(connection_id),
+        queueing_lock=f"sync:{connection_id}",
+        at=at,
+    )
