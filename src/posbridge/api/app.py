@@ -9,17 +9,16 @@ including the local `Tenant` dependency alias, at runtime.)
 """
 
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import msgspec
-import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Header, Query
 from pydantic import BaseModel, Field
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from posbridge.api.connections import add_connection_routes, connection_doc
+from posbridge.api.fastlist import FastList, cursor_row, list_response
 from posbridge.api.health import connection_health
 from posbridge.api.limits import BodyLimit
 from posbridge.api.ops_routes import add_ops_routes
@@ -34,7 +33,6 @@ from posbridge.export import EXPORTABLE, record_document
 from posbridge.store.accounts import LOCALES, KeyCache, TenantScopes, get_account, set_locale
 from posbridge.store.paging import Filter
 from posbridge.store.repo import Store
-from posbridge.store.tables import RECORD_TABLES
 from posbridge.web import STATIC_DIR
 
 __all__ = ["create_app"]
@@ -95,6 +93,9 @@ def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
     Tenant = Annotated[str, Depends(tenant)]
 
     tenant_connections = TenantScopes(store)
+    app.add_middleware(
+        FastList, store=store, keys=keys, scopes=tenant_connections, max_limit=MAX_LIMIT
+    )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -220,7 +221,6 @@ def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
         occurred_since, occurred_until = query.occurred_since, query.occurred_until
         updated_since = query.updated_since
         object_type = _resource(resource)
-        table = RECORD_TABLES[object_type]
         scope = tenant_connections(account)
         if connection is not None:
             scope = [c for c in scope if c == connection]
@@ -249,14 +249,14 @@ def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
                         f"{column} filter {when.isoformat()} has no offset",
                     )
                 filters.append(Filter(column, op, when))  # type: ignore[arg-type]
-        after = _row_of(table, starting_after, scope) if starting_after else None
+        after = _row_of(object_type, starting_after, scope) if starting_after else None
         flags = set(include or ())
         if not flags:  # the common case: splice pre-encoded documents
             docs = store.page_documents(
                 object_type, scope, filters, after_row=after, limit=limit + 1
             )
             if docs is not None:
-                return _list_bytes(docs, limit)
+                return list_response(docs, limit)
         rows = store.page(object_type, scope, filters, after_row=after, limit=limit + 1)
         has_more = len(rows) > limit
         data = [
@@ -292,10 +292,8 @@ def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
             | {"object": object_type}
         )
 
-    def _row_of(table: sa.Table, record_id: str, scope: list[str]) -> int:
-        with store.engine.connect() as conn:
-            found = conn.execute(_cursor_statement(table), {"id": record_id}).first()
-        row = found[0] if found is not None and found[1] in scope else None
+    def _row_of(object_type: str, record_id: str, scope: list[str]) -> int:
+        row = cursor_row(store, object_type, record_id, scope)
         if row is None:
             raise ProblemError(
                 422,
@@ -306,32 +304,6 @@ def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
         return int(row)
 
     return app
-
-
-@lru_cache(maxsize=64)
-def _cursor_statement(table: sa.Table) -> sa.Select[Any]:
-    """A cursor's row and owner by its public id (built once per table; the owner is
-    checked against the tenant's scope in Python)."""
-    return sa.select(table.c.row_id, table.c.connection_id).where(table.c.id == sa.bindparam("id"))
-
-
-def _list_bytes(docs: list[str], limit: int) -> Response:
-    """A list envelope around pre-encoded documents (one more than `limit` means more)."""
-    has_more = len(docs) > limit
-    # every document starts with {"id":"<id>", and ids hold no quotes
-    last = '"' + docs[limit - 1][7 : docs[limit - 1].index('"', 7)] + '"' if has_more else "null"
-    body = "".join(
-        (
-            '{"object":"list","data":[',
-            ",".join(docs[:limit]),
-            '],"has_more":',
-            "true" if has_more else "false",
-            ',"next_starting_after":',
-            last,
-            "}",
-        )
-    )
-    return Response(body.encode(), media_type="application/json")
 
 
 def _resource(resource: str) -> str:
