@@ -179,7 +179,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=270)
     parser.add_argument("--orders-per-day", type=int, default=1230)
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--rate", type=float, default=500, help="fixed rate of list requests/s")
+    parser.add_argument("--rate", type=float, default=200, help="fixed rate of list requests/s")
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:

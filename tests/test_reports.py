@@ -131,6 +131,23 @@ def test_rollups_follow_inserts_updates_moves_and_deletes(shop: Shop) -> None:
         keep = {r.source_id for r in records[5:]} | {first.source_id, second.source_id}
         assert store.writer.mark_missing(conn, cid, "order", keep, datetime.now(UTC)) == 4
     _assert_rollups_match(store, cid)  # the report refreshes the dirty days first
+    # a page of new orders adds its sums (one repeated: counted once, as its last version)
+    fresh = msgspec.structs.replace(second, source_id="new-1", number="new-1")
+    twice = msgspec.structs.replace(fresh, total_gross=fresh.total_gross + 1)
+    with store.engine.begin() as conn:
+        store.writer.write(
+            conn, cid, "order", [(fresh, b'{"n": 1}'), (twice, b'{"n": 2}')], datetime.now(UTC)
+        )
+        assert conn.execute(sa.select(sa.func.count()).select_from(rollup_dirty)).scalar() == 0
+    _assert_rollups_match(store, cid)
+    # a page mixing a new and a known order: its days are recomputed instead
+    other = msgspec.structs.replace(first, source_id="new-2", number="new-2")
+    with store.engine.begin() as conn:
+        store.writer.write(
+            conn, cid, "order", [(other, b'{"n": 3}'), (twice, b'{"n": 2}')], datetime.now(UTC)
+        )
+        assert conn.execute(sa.select(sa.func.count()).select_from(rollup_dirty)).scalar() > 0
+    _assert_rollups_match(store, cid)
     week = revenue(store, [cid], "week")
     assert sum(r.gross for r in week) == sum(r.gross for r in revenue(store, [cid], "day"))
 

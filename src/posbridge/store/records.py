@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from posbridge.model import Record
 from posbridge.store.rollups import mark_days_dirty
 from posbridge.store.rows import COLUMNS, UPDATED, PreparedTable, RowBuilder, record_id
-from posbridge.store.tables import RECORD_TABLES, table_name
+from posbridge.store.tables import RECORD_TABLES, ROLLUP_TABLES, table_name
 
 __all__ = ["PageWrite", "PreparedTable", "RecordWriter", "record_id"]
 
@@ -150,11 +150,10 @@ class RecordWriter:
             if prior is None:
                 result.inserted += 1
                 fresh.append(source_id)
-            else:
+            else:  # a changed order: its old and new days are recomputed from the rows
                 result.updated += 1
                 changed_rows.append(prior[2])
-                days.append(prior[3])
-            days.append(row[_DAY])
+                days += (prior[3], row[_DAY])
             rows.append(row)
             written.append(source_id)
             result.written.append((row[0], prior is None))
@@ -168,8 +167,37 @@ class RecordWriter:
                 }
                 self._write_children(cursor, changed_rows, prepared, row_ids, written)
             if prepared.object_type == "order":
+                if result.updated or result.unchanged:
+                    # A page mixing new and known orders: recompute its days whole later.
+                    days += prepared.days
+                else:  # only new orders (a first sync, new sales): add the page's sums
+                    self._add_to_rollups(cursor, connection_id, prepared)
                 self._mark_dirty(cursor, connection_id, days)
         return result
+
+    def _add_to_rollups(self, cursor: Any, connection_id: str, prepared: PreparedTable) -> None:
+        """A page of new orders adds its sums to the day rollups in this transaction."""
+        by_table: dict[str, list[tuple[Any, ...]]] = {}
+        for (rollup, key), totals in prepared.rollups.items():
+            by_table.setdefault(rollup, []).append((connection_id, *key, *totals))
+        for rollup, batch in by_table.items():
+            cursor.executemany(self._rollup_sql(rollup), batch)
+
+    def _rollup_sql(self, rollup: str) -> str:
+        sql = self._sql.get(rollup)
+        if sql is None:
+            table = ROLLUP_TABLES[rollup]
+            keys = [c.name for c in table.primary_key.columns]
+            sums = [c.name for c in table.columns if c.name not in keys]
+            columns = keys + sums
+            marks = ", ".join([self._ph] * len(columns))
+            add = ", ".join(f"{c} = {rollup}.{c} + excluded.{c}" for c in sums)
+            sql = (
+                f"INSERT INTO {rollup} ({', '.join(columns)}) VALUES ({marks}) "
+                f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {add}"
+            )
+            self._sql[rollup] = sql
+        return sql
 
     def write(
         self,

@@ -1,8 +1,10 @@
 """Per-day revenue rollups: what reports read instead of millions of line rows.
 
-A page that writes or soft-deletes orders marks their (connection, business day) dirty in
-its own transaction (`mark_days_dirty`, called by the record writer). `refresh` takes the
-dirty marks and recomputes those days from the orders, lines and payments. The sync
+A page's new orders add their contributions (computed by the mapping worker,
+`rows.order_contributions`) to the rollups in the page's own transaction. A page that
+changes or soft-deletes orders marks their (connection, business day) dirty instead
+(`mark_days_dirty`); `refresh` takes the dirty marks and recomputes those days whole from
+the orders, lines and payments. The sync
 engine refreshes at the end of each run and every report refreshes its connections first,
 so a report is never stale, and a crash between the two only leaves marks to redo.
 
@@ -24,6 +26,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from posbridge.store.rows import ADJUSTMENTS, NO_DAY
 from posbridge.store.tables import (
     RECORD_TABLES,
     order_lines,
@@ -40,10 +43,7 @@ from posbridge.store.types import IsoDate
 __all__ = ["ADJUSTMENTS", "NO_DAY", "ROLLUPS", "mark_days_dirty", "refresh"]
 
 orders = RECORD_TABLES["order"]
-#: the business day orders without one roll up under
-NO_DAY = date.min
-#: the `tax_rate` key of order-level amounts beyond the lines (service, tips, discounts)
-ADJUSTMENTS = -1
+
 ROLLUPS = (rollup_sales, rollup_rates, rollup_products, rollup_payments, rollup_hours)
 _DAYS_PER_STATEMENT = 62
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -20,7 +21,9 @@ from posbridge.model import Order, OrderLine, Record
 from posbridge.store.scaled import iso_utc, to_micros
 
 __all__ = [
+    "ADJUSTMENTS",
     "COLUMNS",
+    "NO_DAY",
     "PERSONAL_FIELDS",
     "UPDATED",
     "PreparedTable",
@@ -113,6 +116,77 @@ class PreparedTable:
     object_type: str
     rows: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     children: dict[str, list[tuple[int, tuple[Any, ...]]]] = field(default_factory=dict)
+    #: the page's orders summed into the per-day rollups: (rollup, key) → sums
+    rollups: dict[tuple[str, tuple[Any, ...]], list[int]] = field(default_factory=dict)
+    #: the business days (as stored) of the page's orders
+    days: set[Any] = field(default_factory=set)
+
+
+#: (rollup table, key columns after connection_id, integer sums after the key)
+Contribution = tuple[str, tuple[Any, ...], tuple[int, ...]]
+#: the business day orders without one roll up under
+NO_DAY = date.min
+#: the `tax_rate` key of order-level amounts beyond the lines (service, tips, discounts)
+ADJUSTMENTS = -1
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):  # an unknown zone name: the hour stays in UTC
+        return None
+
+
+def order_contributions(
+    record: Order, day: Any, children: list[tuple[int, tuple[Any, ...]]]
+) -> list[Contribution]:
+    """What one order adds to each per-day rollup (the SQL recomputation in
+    `store/rollups.py` computes the same from the stored rows)."""
+    currency = record.currency or ""
+    total = to_micros(record.total_gross)
+    lines = [c for kind, c in children if kind == 0]
+    vat = sum(c[11] for c in lines)
+    out: list[Contribution] = [
+        (
+            "rollup_sales",
+            (
+                day,
+                currency,
+                record.location_source_id or "",
+                record.device_source_id or "",
+                record.employee_source_id or "",
+            ),
+            (1, total - vat, vat, total),
+        )
+    ]
+    rates: dict[int, list[int]] = {}
+    products: dict[str, list[int]] = {}
+    for c in lines:
+        r = rates.setdefault(c[7], [0, 0, 0])
+        r[0] += c[10]
+        r[1] += c[11]
+        r[2] += c[9]
+        if c[1] == 0:
+            p = products.setdefault(c[3] or "", [0, 0, 0, 0])
+            p[0] += c[5]
+            p[1] += c[10]
+            p[2] += c[11]
+            p[3] += c[9]
+    out += [("rollup_rates", (day, currency, rate), (1, *v)) for rate, v in rates.items()]
+    beyond = total - sum(c[9] for c in lines)
+    if beyond:
+        out.append(("rollup_rates", (day, currency, ADJUSTMENTS), (1, beyond, 0, beyond)))
+    out += [("rollup_products", (day, currency, item), (1, *v)) for item, v in products.items()]
+    paid: dict[str, int] = {}
+    for kind, c in children:
+        if kind == 1:
+            paid[c[2]] = paid.get(c[2], 0) + c[4]
+    out += [("rollup_payments", (day, currency, m), (1, a)) for m, a in paid.items()]
+    zone = _zone(record.source_timezone) if record.source_timezone else None
+    local = record.occurred_at.astimezone(zone) if zone else record.occurred_at
+    out.append(("rollup_hours", (day, currency, local.weekday(), local.hour), (1, total)))
+    return out
 
 
 #: normalized and vendor fields that hold national register numbers (personal data).
@@ -201,6 +275,7 @@ class RowBuilder:
         salt = self.hash_salt
         ts_now = self._ts(now)
         prepared = PreparedTable(object_type)
+        orders: dict[str, Order] = {}
         for record, raw in items:  # a page that repeats a record keeps its last version
             digest = hashlib.blake2b(raw + salt, digest_size=16).hexdigest()
             sid = record.source_id
@@ -208,6 +283,17 @@ class RowBuilder:
             prepared.rows[sid] = self._row(rid, connection_id, record, raw, digest, ts_now)
             if isinstance(record, Order):
                 prepared.children[sid] = self._order_children(connection_id, record)
+                orders[sid] = record
+        for sid, order in orders.items():  # a repeated order counts once, as its last version
+            day = self._day(order.business_date or NO_DAY)
+            prepared.days.add(day)
+            for rollup, key, values in order_contributions(order, day, prepared.children[sid]):
+                acc = prepared.rollups.get((rollup, key))
+                if acc is None:
+                    prepared.rollups[(rollup, key)] = list(values)
+                else:
+                    for i, v in enumerate(values):
+                        acc[i] += v
         return prepared
 
     def _row(

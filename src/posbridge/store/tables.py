@@ -31,6 +31,7 @@ from posbridge.store.types import IsoDate, ScaledDecimal, UTCDateTime
 
 __all__ = [
     "RECORD_TABLES",
+    "ROLLUP_TABLES",
     "accounts",
     "api_keys",
     "connections",
@@ -391,3 +392,8 @@ rollup_hours = _rollup(
     Column("hour", Integer, primary_key=True),
     sums=("gross",),
 )
+
+#: rollup table name → table (the record writer adds new orders to them)
+ROLLUP_TABLES: dict[str, Table] = {
+    t.name: t for t in (rollup_sales, rollup_rates, rollup_products, rollup_payments, rollup_hours)
+}
