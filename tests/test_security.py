@@ -126,3 +126,33 @@ def test_oversized_bodies_are_refused_declared_or_streamed(api: httpx.Client) ->
     assert streamed.status_code == 413
     small = api.post("/webhooks", json={"url": "http://x/", "events": ["order.created"]})
     assert small.status_code == 201
+
+
+def test_a_revoked_key_stops_working(tmp_path: Path) -> None:
+    """`posbridge key list` shows ids and prefixes only; `key revoke` makes the API answer 401."""
+    from typer.testing import CliRunner
+
+    from posbridge.cli import app as cli
+
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    env = {"POSBRIDGE_DATABASE_URL": url, "POSBRIDGE_SECRET_KEY": "k", "COLUMNS": "200"}
+    store = Store.open(url, Vault(b"k" * 32))
+    account = create_account(store, "A")
+    key = create_api_key(store, account)
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["key", "list", account], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert key[:12] in listed.output
+    assert key not in listed.output
+    (key_id,) = [w for w in listed.output.split() if w.startswith("key_")]
+    with SandboxServer(create_app(store)) as api:
+        headers = {"Authorization": f"Bearer {key}"}
+        assert httpx.get(api.url + "/v1/account", headers=headers).status_code == 200
+    revoked = runner.invoke(cli, ["key", "revoke", key_id], env=env)
+    assert revoked.exit_code == 0, revoked.output
+    again = runner.invoke(cli, ["key", "revoke", key_id], env=env)
+    assert again.exit_code != 0  # the CLI entry point prints this UsageError's message
+    assert "no live API key" in str(again.exception)
+    with SandboxServer(create_app(store)) as api:
+        assert httpx.get(api.url + "/v1/account", headers=headers).status_code == 401
+    store.close()

@@ -398,6 +398,35 @@ def key_create(
     sys.stdout.write(create_api_key(_store(database_url), account) + "\n")
 
 
+@key_app.command("list")
+def key_list(
+    account: Annotated[str, typer.Argument(help="Account id.")],
+    database_url: DbOption = None,
+) -> None:
+    """List an account's keys by id and public prefix (never the key)."""
+    from posbridge.store.accounts import list_api_keys
+
+    table = Table("id", "prefix", "created", "revoked")
+    for k in list_api_keys(_store(database_url), account):
+        revoked = k["revoked_at"]
+        table.add_row(
+            str(k["id"]), f"{k['prefix']}…", str(k["created_at"])[:19], str(revoked or "")[:19]
+        )
+    console.print(table)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="Key id (from `posbridge key list`).")],
+    database_url: DbOption = None,
+) -> None:
+    """Revoke an API key; a running API stops accepting it within 5 seconds."""
+    from posbridge.store.accounts import revoke_api_key
+
+    revoke_api_key(_store(database_url), key_id)
+    console.print(f"revoked {key_id}")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

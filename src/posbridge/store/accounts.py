@@ -28,6 +28,8 @@ __all__ = [
     "create_account",
     "create_api_key",
     "get_account",
+    "list_api_keys",
+    "revoke_api_key",
     "set_locale",
 ]
 
@@ -115,6 +117,32 @@ def account_for_key(store: Store, key: str) -> str | None:
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
     return str(row.account_id)
+
+
+def list_api_keys(store: Store, account_id: str) -> list[dict[str, object]]:
+    """An account's keys: id, public prefix, created, revoked (never the key itself)."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            api_keys.select()
+            .where(api_keys.c.account_id == account_id)
+            .order_by(api_keys.c.created_at)
+        ).all()
+    return [
+        {"id": r.id, "prefix": r.prefix, "created_at": r.created_at, "revoked_at": r.revoked_at}
+        for r in rows
+    ]
+
+
+def revoke_api_key(store: Store, key_id: str) -> None:
+    """Revoke a key by its id; it stops working (within a running API's 5 s key cache)."""
+    with store.engine.begin() as conn:
+        done = conn.execute(
+            api_keys.update()
+            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        ).rowcount
+    if not done:
+        raise UsageError(f"no live API key {key_id!r}; see `posbridge key list ACCOUNT`")
 
 
 class KeyCache:
