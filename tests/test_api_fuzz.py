@@ -11,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
+from conftest import postgres_schema_url
 from posbridge.api import create_app
 from posbridge.sandboxes.cloudpos import create_sandbox
 from posbridge.sandboxes.runner import SandboxServer
@@ -22,11 +23,20 @@ from posbridge.sync.engine import SyncEngine
 KEY: dict[str, str] = {}
 
 
-@pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The API over a synced SQLite store, loaded by schemathesis from its OpenAPI document."""
-    path: Path = tmp_path_factory.mktemp("fuzz") / "store.db"
-    store = Store.open(f"sqlite:///{path}", Vault(b"f" * 32))
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def api_schema(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """The API over a synced store (SQLite and PostgreSQL), loaded by schemathesis."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("fuzz") / "store.db"
+        urls: Iterator[str] = iter([f"sqlite:///{path}"])
+    else:
+        urls = postgres_schema_url()
+    url = next(urls)
+    store = Store.open(url, Vault(b"f" * 32))
     box = create_sandbox(seed=13, days=2, orders_per_day=10)
     with SandboxServer(box.app) as vendor:
         store.add_connection("shop", "cloudpos", vendor.url + box.base_path, box.credentials)
@@ -36,6 +46,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     KEY["value"] = create_api_key(store, account)
     yield schemathesis.openapi.from_asgi("/openapi.json", create_app(store))
     store.close()
+    next(urls, None)  # drops the PostgreSQL schema
 
 
 def test_no_server_errors(api_schema: Any) -> None:

@@ -39,7 +39,7 @@ def _store_totals(store: Store) -> dict[str, Decimal]:
 
 
 def test_dashboard_after_a_demo_sync_equals_the_api_and_the_worlds(
-    sqlite_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path
 ) -> None:
     """After a demo sync of every vendor, the dashboard's totals per currency equal the API
     report and the store, which equals every sandbox world; health, heat map, completeness,
@@ -50,7 +50,7 @@ def test_dashboard_after_a_demo_sync_equals_the_api_and_the_worlds(
 
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: scripts/test.sh installs Debian's chromium")
-    store = Store.open(sqlite_url, Vault(b"d" * 32))
+    store = Store.open(db_url, Vault(b"d" * 32))
     with demo_sandboxes(days=3, orders_per_day=20) as endpoints:
         cloudpos = endpoints["cloudpos"].sandbox.state
         bad_ticket = cloudpos.world.orders[3].ticket

@@ -18,7 +18,8 @@ __all__ = ["WebhookCreate", "add_webhook_routes"]
 
 
 #: an event sequence number (64-bit: larger values are refused with 422, not a 500)
-EventCursor = Annotated[int, Query(ge=0, le=2**63 - 1)]
+#: event ids are 32-bit integers on PostgreSQL (INTEGER primary key): larger cursors are 422s
+EventCursor = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 class WebhookCreate(BaseModel):
