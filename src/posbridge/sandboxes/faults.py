@@ -15,13 +15,21 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["MALFORMED_KINDS", "FaultMiddleware", "Faults", "InjectedDisconnect", "malform"]
+__all__ = [
+    "MALFORMED_KINDS",
+    "FaultMiddleware",
+    "Faults",
+    "InjectedDisconnect",
+    "LoseAnswers",
+    "malform",
+]
 
 MALFORMED_KINDS = ("bad_amount", "missing_field", "impossible_date", "unknown_vat")
 
@@ -264,6 +272,52 @@ class FaultMiddleware:
 
         await self.app(scope, receive, sink)
         return start, b"".join(chunks)
+
+
+class LoseAnswers:
+    """Lets an armed operation run, then drops the connection mid-answer: a lost reply.
+
+    `armed` counts, per operation name, how many answers to lose (a vendor sandbox's
+    `lose_response` knob); `operation` names a request's operation ("" for none). The
+    vendor has done the work; the client sees a few bytes of an answer announced longer and
+    a reset — even where the answer has no body (a 204) — which is what a write whose answer
+    never arrived looks like.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        armed: MutableMapping[str, int],
+        lock: AbstractContextManager[Any],
+        operation: Callable[[Scope], str],
+    ) -> None:
+        self.app, self.armed, self.lock, self.operation = app, armed, lock, operation
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = self.operation(scope) if scope["type"] == "http" else ""
+        with self.lock:
+            lose = self.armed.get(name, 0) > 0
+            if lose:
+                self.armed[name] -= 1
+        if not lose:
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def sink(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, sink)
+        body = b"".join(chunks)
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        length = str(len(body) + 64).encode()
+        await send({**start, "headers": [*headers, (b"content-length", length)]})
+        await send({"type": "http.response.body", "body": body[:4] or b'{"id', "more_body": True})
+        raise InjectedDisconnect("sandbox fault: the answer was lost")
 
 
 def _html(status: int) -> bytes:

@@ -29,11 +29,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
-from posbridge.sandboxes.faults import FaultMiddleware, Faults, InjectedDisconnect
+from posbridge.sandboxes.faults import FaultMiddleware, Faults, LoseAnswers
 from posbridge.sandboxes.icash_gen import generate_icash_world
 from posbridge.sandboxes.icash_ops import OPERATIONS, Fail, Form
 from posbridge.sandboxes.icash_world import ICashWorld, Operation
@@ -193,33 +193,6 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(_encode(data), status, media_type="application/json")
 
 
-class _LoseResponses:
-    """Lets an armed operation run, then drops the connection mid-answer (a lost reply)."""
-
-    def __init__(self, app: ASGIApp, state: ICashState) -> None:
-        self.app, self.state = app, state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        op = str(scope.get("path", "")).rsplit("/", 1)[-1]
-        with self.state.lock:
-            armed = self.state.lose_response[op] > 0
-            if armed:
-                self.state.lose_response[op] -= 1
-        if not armed:
-            await self.app(scope, receive, send)
-            return
-        start: Message = {}
-
-        async def sink(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-
-        await self.app(scope, receive, sink)
-        await send(start)
-        await send({"type": "http.response.body", "body": b'{"nonce', "more_body": True})
-        raise InjectedDisconnect("sandbox fault: the answer was lost")
-
-
 def create_app(state: ICashState) -> ASGIApp:
     """The Starlette app for `state`, wrapped in fault injection and the Date header."""
 
@@ -266,7 +239,12 @@ def create_app(state: ICashState) -> ASGIApp:
             Route("/_sandbox/clock", admin_clock, methods=["GET", "POST"]),
         ]
     )
-    lossy = _LoseResponses(app, state)
+    lossy = LoseAnswers(
+        app,
+        state.lose_response,
+        state.lock,
+        lambda scope: str(scope.get("path", "")).rsplit("/", 1)[-1],
+    )
     faulted = FaultMiddleware(lossy, state.faults, applies=_is_vendor_request)
     return DateHeaderMiddleware(faulted, state.clock)
 

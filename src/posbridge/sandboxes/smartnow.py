@@ -28,12 +28,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as StarRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
 from posbridge.connectors.smartnow.routes import ROUTES, Route
 from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
-from posbridge.sandboxes.faults import FaultMiddleware, Faults, InjectedDisconnect
+from posbridge.sandboxes.faults import FaultMiddleware, Faults, LoseAnswers
 from posbridge.sandboxes.smartnow_gen import generate_smartnow_world
 from posbridge.sandboxes.smartnow_lists import ApiError
 from posbridge.sandboxes.smartnow_world import SNWorld
@@ -262,7 +262,7 @@ def create_app(state: SmartNowState) -> ASGIApp:
             StarRoute("/{rest:path}", api, methods=methods),
         ]
     )
-    lossy = _LoseResponses(app, state)
+    lossy = LoseAnswers(app, state.lose_response, state.lock, _operation)
     faulted = FaultMiddleware(lossy, state.faults, applies=_is_vendor_request)
     return DateHeaderMiddleware(faulted, state.clock)
 
@@ -293,38 +293,13 @@ def _serve(
         return exc.status, {"message": exc.message}, name
 
 
-class _LoseResponses:
-    """Lets an armed operation run, then drops the connection mid-answer (a lost reply)."""
-
-    def __init__(self, app: ASGIApp, state: SmartNowState) -> None:
-        self.app, self.state = app, state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = None
-        if scope["type"] == "http":
-            try:
-                found = match(scope["method"], str(scope.get("path", "")).rstrip("/") or "/")
-            except ApiError:
-                found = None
-        name = found[0].name if found else ""
-        with self.state.lock:
-            armed = self.state.lose_response[name] > 0
-            if armed:
-                self.state.lose_response[name] -= 1
-        if not armed:
-            await self.app(scope, receive, send)
-            return
-        start: Message = {}
-
-        async def sink(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-
-        await self.app(scope, receive, sink)
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        await send({**start, "headers": [*headers, (b"content-length", b"64")]})
-        await send({"type": "http.response.body", "body": b'{"id', "more_body": True})
-        raise InjectedDisconnect("sandbox fault: the answer was lost")
+def _operation(scope: Scope) -> str:
+    """The routing table's name of a request (what `lose_response` is keyed by)."""
+    try:
+        found = match(scope["method"], str(scope.get("path", "")).rstrip("/") or "/")
+    except ApiError:
+        return ""
+    return found[0].name if found else ""
 
 
 def _is_vendor_request(scope: Scope) -> bool:

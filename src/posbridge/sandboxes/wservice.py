@@ -29,13 +29,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from posbridge.connectors.wservice.codes import RESOURCES
 from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes import wservice_writes as w
 from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
-from posbridge.sandboxes.faults import FaultMiddleware, Faults, InjectedDisconnect
+from posbridge.sandboxes.faults import FaultMiddleware, Faults, LoseAnswers
 from posbridge.sandboxes.wservice_reads import ApiError, read
 from posbridge.sandboxes.wservice_webhook import WebhookConfig, WebhookPusher, describe
 from posbridge.sandboxes.wservice_world import WServiceWorld, generate_wservice_world, iso
@@ -327,36 +327,15 @@ def create_app(state: WServiceState) -> DateHeaderMiddleware:
             Route("/_sandbox/webhook", admin_webhook, methods=["GET", "POST"]),
         ]
     )
-    faulted = FaultMiddleware(_LoseResponses(app, state), state.faults, applies=_is_vendor_request)
+    lossy = LoseAnswers(app, state.lose_response, state.lock, _operation)
+    faulted = FaultMiddleware(lossy, state.faults, applies=_is_vendor_request)
     return DateHeaderMiddleware(faulted, state.clock)
 
 
-class _LoseResponses:
-    """Lets an armed call (`lose_response[name]`) run, then drops the connection mid-answer."""
-
-    def __init__(self, app: ASGIApp, state: WServiceState) -> None:
-        self.app, self.state = app, state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        parts = str(scope.get("path", "")).split("/")
-        name = parts[2].lower() if len(parts) > 2 and parts[1] == "api" else ""
-        with self.state.lock:
-            armed = self.state.lose_response.get(name, 0) > 0
-            if armed:
-                self.state.lose_response[name] -= 1
-        if not armed:
-            await self.app(scope, receive, send)
-            return
-        start: Message = {}
-
-        async def sink(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-
-        await self.app(scope, receive, sink)
-        await send(start)
-        await send({"type": "http.response.body", "body": b'{"Respon', "more_body": True})
-        raise InjectedDisconnect("sandbox fault: the answer was lost")
+def _operation(scope: Scope) -> str:
+    """The endpoint a request calls (what `lose_response` is keyed by)."""
+    parts = str(scope.get("path", "")).split("/")
+    return parts[2].lower() if len(parts) > 2 and parts[1] == "api" else ""
 
 
 def _is_vendor_request(scope: Scope) -> bool:
