@@ -220,7 +220,7 @@ class FaultMiddleware:
         if f.latency_ms:
             await asyncio.sleep(f.latency_ms / 1000)
         if f.take("reset_next"):
-            start, body = await self._capture(scope, receive)
+            start, body = await _capture(self.app, scope, receive)
             await send(start)
             await send(
                 {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
@@ -248,7 +248,7 @@ class FaultMiddleware:
             await _answer(send, 200, _html(200), b"text/html; charset=utf-8")
             return
         if f.take("truncate_next"):
-            start, body = await self._capture(scope, receive)
+            start, body = await _capture(self.app, scope, receive)
             cut = body[: len(body) // 2]
             headers = [
                 (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
@@ -260,18 +260,20 @@ class FaultMiddleware:
             return
         await self.app(scope, receive, send)
 
-    async def _capture(self, scope: Scope, receive: Receive) -> tuple[Message, bytes]:
-        start: Message = {}
-        chunks: list[bytes] = []
 
-        async def sink(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[Message, bytes]:
+    """Run the app to completion and keep its answer instead of sending it."""
+    start: Message = {}
+    chunks: list[bytes] = []
 
-        await self.app(scope, receive, sink)
-        return start, b"".join(chunks)
+    async def sink(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, sink)
+    return start, b"".join(chunks)
 
 
 class LoseAnswers:
@@ -302,17 +304,7 @@ class LoseAnswers:
         if not lose:
             await self.app(scope, receive, send)
             return
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def sink(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, sink)
-        body = b"".join(chunks)
+        start, body = await _capture(self.app, scope, receive)
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         length = str(len(body) + 64).encode()
         await send({**start, "headers": [*headers, (b"content-length", length)]})
