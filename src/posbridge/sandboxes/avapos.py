@@ -26,7 +26,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Scope
 
 from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes import avapos_reads as r
@@ -34,7 +33,7 @@ from posbridge.sandboxes import avapos_writes as w
 from posbridge.sandboxes.avapos_reads import ApiError
 from posbridge.sandboxes.avapos_world import AvaWorld, generate_avapos_world
 from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
-from posbridge.sandboxes.faults import FaultMiddleware, Faults
+from posbridge.sandboxes.faults import Faults, vendor_app
 
 __all__ = ["BASE_PATH", "HANDLERS", "AvaPOSState", "create_app", "create_sandbox"]
 
@@ -176,12 +175,7 @@ def create_app(state: AvaPOSState) -> DateHeaderMiddleware:
             Route("/_sandbox/faults", admin_faults, methods=["GET", "POST"]),
         ]
     )
-    faulted = FaultMiddleware(app, state.faults, applies=_is_vendor_request)
-    return DateHeaderMiddleware(faulted, state.clock)
-
-
-def _is_vendor_request(scope: Scope) -> bool:
-    return not str(scope.get("path", "")).startswith("/_sandbox/")
+    return vendor_app(app, state.faults, state.clock)
 
 
 def create_sandbox(

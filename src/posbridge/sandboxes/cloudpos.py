@@ -27,15 +27,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp
 
 from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes import cloudpos_reads as r
 from posbridge.sandboxes import cloudpos_writes as w
-from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
+from posbridge.sandboxes.clock import Clock
 from posbridge.sandboxes.cloudpos_reads import OrderIndex
 from posbridge.sandboxes.cloudpos_wire import Fail, Fields, error, fmt_dt, parse_request
-from posbridge.sandboxes.faults import FaultMiddleware, Faults
+from posbridge.sandboxes.faults import Faults, vendor_app
 from posbridge.sandboxes.world import World, ZReport, close_business_day, generate_world
 
 __all__ = [
@@ -324,12 +324,7 @@ def create_app(state: CloudPOSState) -> ASGIApp:
             Route("/_sandbox/reset-quota", admin_reset_quota, methods=["POST"]),
         ]
     )
-    faulted = FaultMiddleware(app, state.faults, applies=_is_vendor_request)
-    return DateHeaderMiddleware(faulted, state.clock)
-
-
-def _is_vendor_request(scope: Scope) -> bool:
-    return not str(scope.get("path", "")).startswith("/_sandbox/")
+    return vendor_app(app, state.faults, state.clock)
 
 
 async def _body(request: Request) -> dict[str, Any]:

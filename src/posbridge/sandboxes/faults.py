@@ -22,13 +22,17 @@ from typing import Any, ClassVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
+
 __all__ = [
     "MALFORMED_KINDS",
     "FaultMiddleware",
     "Faults",
     "InjectedDisconnect",
     "LoseAnswers",
+    "is_vendor_request",
     "malform",
+    "vendor_app",
 ]
 
 MALFORMED_KINDS = ("bad_amount", "missing_field", "impossible_date", "unknown_vat")
@@ -274,6 +278,16 @@ async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[Messag
 
     await app(scope, receive, sink)
     return start, b"".join(chunks)
+
+
+def is_vendor_request(scope: Scope) -> bool:
+    """Faults apply to the vendor's API, never to the sandbox's own `/_sandbox/` knobs."""
+    return not str(scope.get("path", "")).startswith("/_sandbox/")
+
+
+def vendor_app(app: ASGIApp, faults: Faults, clock: Clock) -> DateHeaderMiddleware:
+    """A sandbox app as every vendor serves it: fault knobs, then the vendor's Date header."""
+    return DateHeaderMiddleware(FaultMiddleware(app, faults, applies=is_vendor_request), clock)
 
 
 class LoseAnswers:

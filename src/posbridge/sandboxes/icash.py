@@ -29,11 +29,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp
 
 from posbridge.sandboxes import Sandbox
-from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
-from posbridge.sandboxes.faults import FaultMiddleware, Faults, LoseAnswers
+from posbridge.sandboxes.clock import Clock
+from posbridge.sandboxes.faults import Faults, LoseAnswers, vendor_app
 from posbridge.sandboxes.icash_gen import generate_icash_world
 from posbridge.sandboxes.icash_ops import OPERATIONS, Fail, Form
 from posbridge.sandboxes.icash_world import ICashWorld, Operation
@@ -245,12 +245,7 @@ def create_app(state: ICashState) -> ASGIApp:
         state.lock,
         lambda scope: str(scope.get("path", "")).rsplit("/", 1)[-1],
     )
-    faulted = FaultMiddleware(lossy, state.faults, applies=_is_vendor_request)
-    return DateHeaderMiddleware(faulted, state.clock)
-
-
-def _is_vendor_request(scope: Scope) -> bool:
-    return not str(scope.get("path", "")).startswith("/_sandbox/")
+    return vendor_app(lossy, state.faults, state.clock)
 
 
 def create_sandbox(

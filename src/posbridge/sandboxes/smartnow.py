@@ -32,8 +32,8 @@ from starlette.types import ASGIApp, Scope
 
 from posbridge.connectors.smartnow.routes import ROUTES, Route
 from posbridge.sandboxes import Sandbox
-from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
-from posbridge.sandboxes.faults import FaultMiddleware, Faults, LoseAnswers
+from posbridge.sandboxes.clock import Clock
+from posbridge.sandboxes.faults import Faults, LoseAnswers, vendor_app
 from posbridge.sandboxes.smartnow_gen import generate_smartnow_world
 from posbridge.sandboxes.smartnow_lists import ApiError
 from posbridge.sandboxes.smartnow_world import SNWorld
@@ -263,8 +263,7 @@ def create_app(state: SmartNowState) -> ASGIApp:
         ]
     )
     lossy = LoseAnswers(app, state.lose_response, state.lock, _operation)
-    faulted = FaultMiddleware(lossy, state.faults, applies=_is_vendor_request)
-    return DateHeaderMiddleware(faulted, state.clock)
+    return vendor_app(lossy, state.faults, state.clock)
 
 
 def _serve(
@@ -300,10 +299,6 @@ def _operation(scope: Scope) -> str:
     except ApiError:
         return ""
     return found[0].name if found else ""
-
-
-def _is_vendor_request(scope: Scope) -> bool:
-    return not str(scope.get("path", "")).startswith("/_sandbox/")
 
 
 def create_sandbox(

@@ -513,6 +513,27 @@ def _is_time(value: Any) -> bool:
     return True
 
 
+#: tables whose create and update are plain validated inserts and patches
+_PLAIN_TABLES = (
+    "machinemodel",
+    "machinetype",
+    "manufacturer",
+    "machinegroup",
+    "location",
+    "locationgroup",
+    "alertobserver",
+    "alertrecipient",
+    "errorprofile",
+    "erroridentity",
+    "errorcode",
+    "transactionprofile",
+    "image",
+    "language",
+    "translation",
+    "campaign",
+    "integration",
+)
+
 HANDLERS: dict[str, Handler] = {
     "user.update": _update("user"),
     "usergroup.create": create_handler("usergroup"),
@@ -523,52 +544,8 @@ HANDLERS: dict[str, Handler] = {
     "machine.update": update_machine,
     "machine.command": command,
     "command.bulk": command,
-    **{
-        f"{m}.create": create_handler(m)
-        for m in (
-            "machinemodel",
-            "machinetype",
-            "manufacturer",
-            "machinegroup",
-            "location",
-            "locationgroup",
-            "alertobserver",
-            "alertrecipient",
-            "errorprofile",
-            "erroridentity",
-            "errorcode",
-            "transactionprofile",
-            "image",
-            "language",
-            "translation",
-            "campaign",
-            "integration",
-        )
-    },
-    **{
-        f"{m}.update": _update(m)
-        for m in (
-            "machinemodel",
-            "machinetype",
-            "manufacturer",
-            "machinegroup",
-            "location",
-            "locationgroup",
-            "alertobserver",
-            "alertrecipient",
-            "errorprofile",
-            "erroridentity",
-            "errorcode",
-            "transactionprofile",
-            "image",
-            "language",
-            "translation",
-            "campaign",
-            "integration",
-            "report",
-            "chart",
-        )
-    },
+    **{f"{m}.create": create_handler(m) for m in _PLAIN_TABLES},
+    **{f"{m}.update": _update(m) for m in (*_PLAIN_TABLES, "report", "chart")},
     "alertgroup.update": _update("alertgroup", answer="row"),
     "machineconfig.update": update_config,
     "shift.close": close_shift,

@@ -35,7 +35,7 @@ from posbridge.connectors.wservice.codes import RESOURCES
 from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes import wservice_writes as w
 from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
-from posbridge.sandboxes.faults import FaultMiddleware, Faults, LoseAnswers
+from posbridge.sandboxes.faults import Faults, LoseAnswers, vendor_app
 from posbridge.sandboxes.wservice_reads import ApiError, read
 from posbridge.sandboxes.wservice_webhook import WebhookConfig, WebhookPusher, describe
 from posbridge.sandboxes.wservice_world import WServiceWorld, generate_wservice_world, iso
@@ -328,18 +328,13 @@ def create_app(state: WServiceState) -> DateHeaderMiddleware:
         ]
     )
     lossy = LoseAnswers(app, state.lose_response, state.lock, _operation)
-    faulted = FaultMiddleware(lossy, state.faults, applies=_is_vendor_request)
-    return DateHeaderMiddleware(faulted, state.clock)
+    return vendor_app(lossy, state.faults, state.clock)
 
 
 def _operation(scope: Scope) -> str:
     """The endpoint a request calls (what `lose_response` is keyed by)."""
     parts = str(scope.get("path", "")).split("/")
     return parts[2].lower() if len(parts) > 2 and parts[1] == "api" else ""
-
-
-def _is_vendor_request(scope: Scope) -> bool:
-    return not str(scope.get("path", "")).startswith("/_sandbox/")
 
 
 def create_sandbox(

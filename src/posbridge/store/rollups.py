@@ -18,15 +18,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
-from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from posbridge.store.rows import ADJUSTMENTS, NO_DAY
+from posbridge.store.rows import ADJUSTMENTS, NO_DAY, local_zone
 from posbridge.store.tables import (
     RECORD_TABLES,
     order_lines,
@@ -201,14 +199,6 @@ class _Zone(msgspec.Struct):
 _zone_of = msgspec.json.Decoder(_Zone).decode
 
 
-@cache
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):  # an unknown zone name: the hour stays in UTC
-        return None
-
-
 def _insert_hours(conn: sa.Connection, connection_id: str, live: Any) -> None:
     """Order totals by local weekday and hour (the time zone is per order, so in Python)."""
     acc: dict[tuple[date, str, int, int], list[int]] = defaultdict(lambda: [0, 0])
@@ -223,7 +213,7 @@ def _insert_hours(conn: sa.Connection, connection_id: str, live: Any) -> None:
     )
     for day, currency, occurred_at, gross, data in rows:
         name = _zone_of(data).source_timezone
-        zone = _zone(name) if name else None
+        zone = local_zone(name) if name else None
         local = occurred_at.astimezone(zone) if zone else occurred_at
         totals = acc[(day, currency, local.weekday(), local.hour)]
         totals[0] += 1

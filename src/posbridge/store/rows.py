@@ -29,6 +29,7 @@ __all__ = [
     "PreparedTable",
     "RowBuilder",
     "api_body",
+    "local_zone",
     "mask_personal",
     "record_id",
 ]
@@ -131,7 +132,8 @@ ADJUSTMENTS = -1
 
 
 @lru_cache(maxsize=256)
-def _zone(name: str) -> ZoneInfo | None:
+def local_zone(name: str) -> ZoneInfo | None:
+    """A cached zone by name; None for an unknown name (the hour then stays in UTC)."""
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError):  # an unknown zone name: the hour stays in UTC
@@ -183,7 +185,7 @@ def order_contributions(
         if kind == 1:
             paid[c[2]] = paid.get(c[2], 0) + c[4]
     out += [("rollup_payments", (day, currency, m), (1, a)) for m, a in paid.items()]
-    zone = _zone(record.source_timezone) if record.source_timezone else None
+    zone = local_zone(record.source_timezone) if record.source_timezone else None
     local = record.occurred_at.astimezone(zone) if zone else record.occurred_at
     out.append(("rollup_hours", (day, currency, local.weekday(), local.hour), (1, total)))
     return out
