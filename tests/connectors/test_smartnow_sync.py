@@ -316,6 +316,7 @@ def test_verify_checks_each_closed_shift_and_names_a_missing_transaction(op: Ope
     """Closed shifts store the vendor's totals and payments (report/shifts, report/revenue);
     `posbridge verify` checks each against its location's transactions in its range, and a
     transaction missing from the store fails its shift by number."""
+    from posbridge.api.reconciliation import reconcile
     from posbridge.store.tables import RECORD_TABLES
     from posbridge.verify import verify_connection
 
@@ -327,6 +328,9 @@ def test_verify_checks_each_closed_shift_and_names_a_missing_transaction(op: Ope
     checks = list(verify_connection(op.store, row))
     assert len(checks) == len(closed)
     assert all(c.verified for c in checks), [c.differences() for c in checks if not c.verified]
+    # every shift is filed under the day it closed, so reconciliation shows it
+    days = reconcile(op.store, [op.cid])
+    assert sum(len(d["closures"]) for d in days) == len(checks)
     victim = checks[0]
     assert victim.first_ticket is not None
     txs = op.world.tables["revenuetransaction"]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo
 
 from posbridge.connectors.fieldmap import Field as F
 from posbridge.errors import MappingError
@@ -39,6 +40,7 @@ __all__ = ["FIELD_MAP", "METHODS", "from_cents", "to_order"]
 
 CURRENCY = "EUR"
 TZ_NAME = "Europe/Amsterdam"
+_ZONE = ZoneInfo(TZ_NAME)
 #: SmartNow payment method → normalized method
 METHODS: Final[dict[str, PaymentMethod]] = {
     "cash": "cash",
@@ -351,6 +353,8 @@ def to_shift(raw: Mapping[str, Any]) -> Shift:
         location_source_id=_sid(s.get("location")),
         opened_at=_utc(s.get("createdAt"), "createdAt"),
         closed_at=closed,
+        # The day a shift closes (local time): where reconciliation files its figures.
+        business_date=closed.astimezone(_ZONE).date() if closed else None,
         first_ticket=_sid(s.get("firstTransaction")),
         last_ticket=_sid(s.get("lastTransaction")),
         ticket_count=count if closed and SHIFT_TICKET_COUNT else None,
