@@ -29,6 +29,7 @@ from posbridge.jobs import due_connections, sync_connection
 from posbridge.logs import bind
 from posbridge.store.queue import QUEUE, SYNC_TASK, enqueue_sync, has_job_queue
 from posbridge.store.repo import Store
+from posbridge.sync.engine import SyncEngine
 
 __all__ = ["FleetOptions", "build_app", "conninfo", "queue_stats", "run_worker"]
 
@@ -86,7 +87,11 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
     @app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)
     def sync(context: procrastinate.JobContext, connection_id: str, full: bool = False) -> str:
         with bind(job_id=context.job.id, worker=context.worker_name):
-            return sync_connection(store, connection_id, full=full, trigger="queue").status
+            # many syncs already overlap in this worker: no fetch/commit threads per sync
+            engine = SyncEngine(store, pipeline=False)
+            return sync_connection(
+                store, connection_id, full=full, trigger="queue", engine=engine
+            ).status
 
     @app.periodic(cron=_every(options.plan_every), periodic_id="plan")
     # Housekeeping tasks: `lock` runs one at a time across the fleet, `queueing_lock`

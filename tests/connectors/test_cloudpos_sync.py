@@ -56,9 +56,11 @@ def shop(store: Store) -> Iterator[Shop]:
     yield from _serve(store)
 
 
-def test_store_equals_world_after_sync(shop: Shop) -> None:
-    """After one sync every order, line, modifier, payment and total equals the world."""
-    result = SyncEngine(shop.store).run("shop")
+@pytest.mark.parametrize("pipeline", [True, False], ids=["pipelined", "inline"])
+def test_store_equals_world_after_sync(shop: Shop, pipeline: bool) -> None:
+    """After one sync every order, line, modifier, payment and total equals the world
+    (with the fetch/commit threads of a single sync, and inline as a fleet worker runs)."""
+    result = SyncEngine(shop.store, pipeline=pipeline).run("shop")
     assert result.ok, result.error
     assert world_differences(shop.store, shop.cid, shop.box.state.world) == []
     devices = {r.record.source_id for r in shop.store.records("device", shop.cid)}

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-__all__ = ["CommitThread", "Prefetcher"]
+__all__ = ["CommitThread", "InlineCommit", "Prefetcher"]
 
 T = TypeVar("T")
 _DONE = object()
@@ -112,3 +112,23 @@ class CommitThread(Generic[T]):
         self._thread.join()
         if self._error is not None and exc is None:
             raise self._error
+
+
+class InlineCommit(Generic[T]):
+    """`CommitThread`'s interface without the thread: `submit` commits before returning.
+
+    For callers that already overlap I/O elsewhere (a fleet worker runs many syncs at
+    once), where a thread per sync only adds hand-offs under the GIL.
+    """
+
+    def __init__(self, commit: Callable[[T], None]) -> None:
+        self._commit = commit
+
+    def submit(self, item: T) -> None:
+        self._commit(item)
+
+    def __enter__(self) -> InlineCommit[T]:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        return None
