@@ -1,4 +1,4 @@
-"""A whole `posbridge demo` never reveals a vendor secret.
+"""A whole `posbridge demo` never reveals a vendor secret, nor keeps its API key in clear.
 
 The demo is run as the README runs it (a subprocess, DEBUG logs), with every sandbox's
 secret credentials as the markers: its console output, its log, every file it leaves in
@@ -118,6 +118,8 @@ def test_a_full_demo_never_shows_stores_or_serves_a_secret(tmp_path: Path) -> No
     stored = {v for row in store.list_connections() for v in store.credentials(row).values()}
     store.close()
     assert set(secrets) <= stored, "the markers are not the credentials the demo used"
+    assert key.encode() not in files, "the API key in clear in a file (keys are kept hashed)"
+    assert key[:12].encode() in files  # its public prefix is kept, so the scan can see
     for secret in secrets:
         assert secret not in printed, "a vendor secret in the demo's output or log"
         assert secret.encode() not in files, "a vendor secret in a file the demo wrote"
