@@ -5,9 +5,13 @@ creation enqueues its first sync), then N `posbridge worker` processes start and
 clock runs from the first job start to the last run's end (both read from the
 database). Reported: wall time, connections per second, per worker, scaling efficiency
 (throughput(N) / (N × throughput(1))), and the most syncs any one worker had in flight.
+Beside each figure: the latency bound (requests × latency ÷ syncs in flight — the time
+if the CPU were free) and the cores the workers and sandboxes used, which say whether a
+case was bound by the vendor's latency or by this machine's two cores.
 
     POSBRIDGE_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \
-        .venv/bin/python bench/bench_fleet.py [--connections 200] [--workers 1,2,4]
+        .venv/bin/python bench/bench_fleet.py [--connections 200] [--workers 1,2,4] \
+        [--latency-ms 100,500]
 
 Writes bench/results/fleet.json and prints a Markdown table.
 """
@@ -38,7 +42,10 @@ HERE = Path(__file__).parent
 SECRET = "bench-fleet"
 
 
-def run_case(base: str, connections: int, workers: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_case(
+    base: str, connections: int, workers: int, latency_ms: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    load = os.getloadavg()[0]
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(base)
     with admin.begin() as conn:
@@ -48,7 +55,7 @@ def run_case(base: str, connections: int, workers: int, args: argparse.Namespace
     procs: list[subprocess.Popen[bytes]] = []
     try:
         with fleet_sandboxes(
-            connections, latency_ms=args.latency_ms, days=args.days, orders_per_day=args.per_day
+            connections, latency_ms=latency_ms, days=args.days, orders_per_day=args.per_day
         ) as fleet:
             ids = fleet.connect_all(store)
             own_cpu = resource.getrusage(resource.RUSAGE_SELF)
@@ -96,8 +103,10 @@ def run_case(base: str, connections: int, workers: int, args: argparse.Namespace
             worker_cpu = _stop(procs)
             differences = fleet.differences(store) if args.check else {}
             seconds = (last - first).total_seconds()
+            in_flight = workers * args.concurrency
             return {
                 "workers": workers,
+                "latency_ms": latency_ms,
                 "connections": len(ids),
                 "vendors": fleet.vendors,
                 "seconds": round(seconds, 2),
@@ -110,6 +119,9 @@ def run_case(base: str, connections: int, workers: int, args: argparse.Namespace
                 # CPU seconds per wall second: ~2 means both cores were busy (CPU-bound)
                 "cpu_s_workers": round(worker_cpu, 1),
                 "cpu_s_sandbox_host": round(host_cpu, 1),
+                "cores_used": round((worker_cpu + host_cpu) / seconds, 2),
+                "latency_bound_s": round(int(requests) * latency_ms / 1000 / in_flight, 1),
+                "load_before": round(load, 1),
             }
     finally:
         for p in procs:
@@ -146,7 +158,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--concurrency", type=int, default=25, help="syncs in flight per worker")
-    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument(
+        "--latency-ms", default="100", help="vendor latency per request; a list runs each"
+    )
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--per-day", type=int, default=4)
     parser.add_argument("--no-check", dest="check", action="store_false")
@@ -156,24 +170,35 @@ def main() -> None:
     )
     if not base:
         raise SystemExit("set POSBRIDGE_BENCH_POSTGRES_URL to a PostgreSQL database URL")
-    cases = [run_case(base, args.connections, int(n), args) for n in args.workers.split(",")]
-    one = cases[0]["connections_per_s"] / cases[0]["workers"]
-    for case in cases:
-        case["scaling_efficiency"] = round(case["connections_per_s"] / (case["workers"] * one), 2)
-        case["speedup_vs_first"] = round(
-            case["connections_per_s"] / cases[0]["connections_per_s"], 2
-        )
-    result = {"latency_ms": args.latency_ms, "concurrency": args.concurrency, "cases": cases}
+    runs = []
+    for latency in (int(x) for x in args.latency_ms.split(",")):
+        cases = [
+            run_case(base, args.connections, int(n), latency, args) for n in args.workers.split(",")
+        ]
+        one = cases[0]["connections_per_s"] / cases[0]["workers"]
+        for case in cases:
+            case["scaling_efficiency"] = round(
+                case["connections_per_s"] / (case["workers"] * one), 2
+            )
+            case["speedup_vs_first"] = round(
+                case["connections_per_s"] / cases[0]["connections_per_s"], 2
+            )
+        runs.append({"latency_ms": latency, "concurrency": args.concurrency, "cases": cases})
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "fleet.json").write_text(json.dumps(result, indent=2) + "\n")
-    print("| workers | s | connections/s | per worker | speed-up | efficiency | peak in flight |")
-    print("|---|---|---|---|---|---|---|")
-    for c in cases:
-        print(
-            f"| {c['workers']} | {c['seconds']} | {c['connections_per_s']} | "
-            f"{c['per_worker_per_s']} | {c['speedup_vs_first']}× | {c['scaling_efficiency']} | "
-            f"{c['peak_in_flight_per_worker']} |"
-        )
+    (HERE / "results" / "fleet.json").write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+    print(
+        "| latency | workers | s | latency bound s | connections/s | per worker | speed-up "
+        "| efficiency | cores used | peak in flight |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        for c in run["cases"]:
+            print(
+                f"| {c['latency_ms']} ms | {c['workers']} | {c['seconds']} | "
+                f"{c['latency_bound_s']} | {c['connections_per_s']} | {c['per_worker_per_s']} | "
+                f"{c['speedup_vs_first']}× | {c['scaling_efficiency']} | {c['cores_used']} | "
+                f"{c['peak_in_flight_per_worker']} |"
+            )
 
 
 if __name__ == "__main__":
