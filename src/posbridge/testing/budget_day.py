@@ -151,7 +151,9 @@ def simulate_day(
         stream_ages: dict[str, list[float]] = {s.name: [] for s in streams}
         syncs = idle = 0
         queued: datetime | None = None
-        next_plan = day_start
+        # The loop starts right after the first sync (an hour before the day) so the day
+        # begins in steady state; only the day's syncs and samples are reported.
+        next_plan = now
         step = timedelta(seconds=plan_every)
         while True:
             event = min(next_plan, queued) if queued is not None else next_plan
@@ -163,16 +165,18 @@ def simulate_day(
                 queued = None
                 result = sync_connection(store, cid, engine=engine, trigger="queue")
                 if result.status == "idle":
-                    idle += 1
+                    idle += event >= day_start
                     continue
                 if result.status not in ("ok", "partial"):
                     raise RuntimeError(f"sync at {event}: {result.status}: {result.error}")
+                if event < day_start:
+                    continue
                 syncs += 1
                 for s in result.streams:
                     requests_per_stream[s.name] += s.requests
                     reads_per_stream[s.name] += 1
                 continue
-            states = store.stream_states(cid)
+            states = store.stream_states(cid) if event >= day_start else {}
             for name in stream_ages:
                 last = states.get(name, {}).get("last_success_at")
                 if last is not None:
