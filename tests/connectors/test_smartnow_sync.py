@@ -142,6 +142,19 @@ def test_resync_with_nothing_new_costs_one_request_per_incremental_stream(op: Op
     assert routes == Counter(INCREMENTAL.values())
 
 
+def test_a_run_lists_machines_flavours_and_extras_once(op: Operator) -> None:
+    """Devices, products and modifiers share one run's catalogue lists: machines are listed
+    once and each machine's flavours and extras once, and the store still equals the world."""
+    mark = op.mark()
+    assert SyncEngine(op.store).run("sn").ok
+    routes = op.routes_since(mark)
+    machines = len(op.world.tables["machine"])
+    assert routes["machine.list"] == 1
+    assert routes["productflavour.list"] == machines
+    assert routes["productextra.list"] == machines
+    assert op.diffs() == []
+
+
 def test_incremental_sync_picks_up_new_sales_resolutions_and_closings(op: Operator) -> None:
     """New vends, a resolved event, a closed shift and a redeemed voucher arrive on the next
     run without re-reading history."""

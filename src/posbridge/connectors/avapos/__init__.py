@@ -86,6 +86,8 @@ class AvaPOS(Connector):
         super().__init__(settings, http)
         self.config = settings
         http.set_auth(AvaPOSAuth(settings.key.get_secret_value()))
+        #: the last `get reservas` answer: (checkout limit, answer, parts already served)
+        self._reservas_answer: tuple[date, dict[str, list[bytes]], set[str]] | None = None
 
     # -- wire ------------------------------------------------------------------------------
     def _params(self, action: str, typedata: str, data: Mapping[str, Any] | None) -> dict[str, str]:
@@ -165,14 +167,21 @@ class AvaPOS(Connector):
         return fetch
 
     def _reservas_list(self, ctx: FetchContext, part: str) -> Iterator[Page]:
+        """One `get reservas` answers both `detalles` and `totales`: the second stream of a
+        run reuses the first one's answer instead of asking again (one request saved)."""
         limit = self._today(ctx) + timedelta(days=self.config.checkout_ahead_days)
-        answer = self.http.request(
-            "GET",
-            "",
-            params=self._params("get", "reservas", {"checkout": limit.isoformat()}),
-            decode=decode_object,
-        )
-        yield Page(records=None, raw=answer.get(part, []))
+        cached = self._reservas_answer
+        if cached is None or cached[0] != limit or part in cached[2]:
+            answer = self.http.request(
+                "GET",
+                "",
+                params=self._params("get", "reservas", {"checkout": limit.isoformat()}),
+                decode=decode_object,
+            )
+            cached = (limit, answer, set())
+            self._reservas_answer = cached
+        cached[2].add(part)
+        yield Page(records=None, raw=cached[1].get(part, []))
 
     def _reservas(self, ctx: FetchContext) -> Iterator[Page]:
         yield from self._reservas_list(ctx, "detalles")

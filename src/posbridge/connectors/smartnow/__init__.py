@@ -119,6 +119,10 @@ class SmartNow(Connector):
         )
         http.set_auth(self.auth)
         self._products: dict[int, dict[int, bytes]] = {}  # machine → product id → raw
+        #: catalogue lists read by this connector: the engine builds one connector per run,
+        #: and devices, products and modifiers all list machines, products and modifiers
+        #: both list each machine's flavours and extras; asked once per run, not 2-3 times
+        self._lists: dict[tuple[str, int], list[bytes]] = {}
 
     # -- wire ------------------------------------------------------------------------------
     def call(
@@ -315,14 +319,23 @@ class SmartNow(Connector):
             )
 
     # -- full lists ----------------------------------------------------------------------------
+    def _shared_list(self, name: str, machine: int = 0) -> list[bytes]:
+        """A catalogue list answer, asked of the vendor once per run (per connector)."""
+        key = (name, machine)
+        if key not in self._lists:
+            raws = self.raw_list(name, machine=machine) if machine else self.raw_list(name)
+            self._lists[key] = raws
+        return self._lists[key]
+
     def _full(self, name: str) -> Callable[[FetchContext], Iterator[Page]]:
         def fetch(ctx: FetchContext) -> Iterator[Page]:
-            yield Page(records=None, raw=self.raw_list(name))
+            raws = self._shared_list(name) if name == "machine.list" else self.raw_list(name)
+            yield Page(records=None, raw=raws)
 
         return fetch
 
     def _machines(self) -> list[int]:
-        return [int(decode_record(r)["id"]) for r in self.raw_list("machine.list")]
+        return [int(decode_record(r)["id"]) for r in self._shared_list("machine.list")]
 
     def _catalog(self, ctx: FetchContext) -> Iterator[Page]:
         for machine in self._machines():
@@ -330,11 +343,11 @@ class SmartNow(Connector):
             products = self._machine_products(machine)
             mods = [
                 f"flavour:{decode_record(r)['id']}"
-                for r in self.raw_list("productflavour.list", machine=machine)
+                for r in self._shared_list("productflavour.list", machine)
             ]
             mods += [
                 f"extra:{decode_record(r)['id']}"
-                for r in self.raw_list("productextra.list", machine=machine)
+                for r in self._shared_list("productextra.list", machine)
             ]
             yield Page(
                 records=None,
@@ -348,7 +361,7 @@ class SmartNow(Connector):
         for machine in self._machines():
             out = []
             for kind in ("flavour", "extra"):
-                for raw in self.raw_list(f"product{kind}.list", machine=machine):
+                for raw in self._shared_list(f"product{kind}.list", machine):
                     out.append(
                         _composite(f"{kind}:{decode_record(raw)['id']}", kind=kind, item=raw)
                     )
