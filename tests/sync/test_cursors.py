@@ -67,7 +67,9 @@ def test_an_abnormal_cursor_fails_the_stream_clearly_and_a_reset_recovers(
     assert says in (orders.error or "")
     assert orders.error is not None
     assert orders.error.startswith("stream orders: ")
-    assert orders.error.endswith("Reset the cursor with `posbridge sync shop --stream orders --full`")
+    assert orders.error.endswith(
+        "Reset the cursor with `posbridge sync shop --stream orders --full`"
+    )
     assert store.stream_states(cid)["orders"]["state"] == {"last_id": cursor}  # left as found
     assert store.count("order", cid) == count
     reset = SyncEngine(store).run("shop", streams=["orders"], full=True)
