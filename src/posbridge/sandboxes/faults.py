@@ -46,14 +46,7 @@ __all__ = [
     "vendor_app",
 ]
 
-MALFORMED_KINDS = (
-    "bad_amount",
-    "missing_field",
-    "impossible_date",
-    "unknown_vat",
-    "negative_quantity",
-    "currency_mismatch",
-)
+MALFORMED_KINDS = ("bad_amount", "missing_field", "impossible_date", "unknown_vat")
 #: what `retry_after` is sent as: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)
 RETRY_AFTER_FORMS = ("seconds", "date")
 K = TypeVar("K", bound=Hashable)
