@@ -21,6 +21,7 @@ Classes are named by what the caller does about them::
     └── UsageError                  bad input from our own user (CLI/API); says what to fix
         ├── StoreError
         └── SyncError
+            └── CursorError         a stored stream cursor is corrupt or beyond the vendor's data
 
 `ConfigError`, `QuotaExhausted` and `VendorError` are never retried by the HTTP layer:
 CloudPOS blocks an IP for 30 minutes after five bad logins, so an auth failure must stop
@@ -38,6 +39,7 @@ __all__ = [
     "PROBLEM_TYPE_BASE",
     "AuthError",
     "ConfigError",
+    "CursorError",
     "LockedOut",
     "MalformedResponse",
     "MappingError",
@@ -180,3 +182,11 @@ class StoreError(UsageError):
 
 class SyncError(UsageError):
     """A sync could not start (unknown connection, unknown stream, bad dates)."""
+
+
+class CursorError(SyncError):
+    """A stream's stored cursor is unusable (corrupt, or past everything the vendor has).
+
+    The stream fails without reading rather than guessing: a guess could skip data. The
+    engine's message names the stream and the reset command (`sync --stream S --full`).
+    """

@@ -157,10 +157,15 @@ def _tls_context() -> ssl.SSLContext:
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Bounded by attempts and total time; waits longer than `max_inline_wait` are not
-    slept in place: the error goes up so the scheduler can park the connection."""
+    slept in place: the error goes up so the scheduler can park the connection.
+
+    `request_timeout` bounds each attempt (connect, each read, write, pool wait): a vendor
+    that accepts a request and then goes silent costs at most that long per attempt.
+    """
 
     attempts: int = 5
     timeout: float = 60.0
+    request_timeout: float = 30.0
     wait_initial: float = 0.2
     wait_max: float = 10.0
     wait_jitter: float = 1.0
@@ -209,7 +214,7 @@ class VendorClient:
         vendor: str,
         budget: RequestBudget | None = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         transport: httpx.BaseTransport | None = None,
         auth: httpx.Auth | None = None,
     ) -> None:
@@ -220,7 +225,7 @@ class VendorClient:
         self._client = httpx.Client(
             base_url=base_url,
             verify=_tls_context(),
-            timeout=timeout,
+            timeout=self.retry.request_timeout if timeout is None else timeout,
             transport=transport,
             auth=auth,
             follow_redirects=False,

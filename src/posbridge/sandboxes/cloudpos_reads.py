@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -290,10 +291,15 @@ def get_orders(s: CloudPOSState, f: Fields) -> bytes:
         ]
         return _listing(rows, "orders")
     index = s.orders
-    picked = index.select(f.integer("start"), f.integer("end"), day)
-    malformed, dropped, kind = s.faults.record_faults()
+    picked: Sequence[int] = index.select(f.integer("start"), f.integer("end"), day)
+    faults = s.faults
+    paged = faults.repeat_previous or faults.reverse_pages or faults.change_between_pages
+    if paged:
+        served = faults.page_keys("get-orders", [index.tickets[i] for i in picked])
+        picked = [bisect_left(index.tickets, t) for t in served]
+    malformed, dropped, kind = faults.record_faults()
     if not malformed and not dropped:
-        blobs = index.blobs[picked.start : picked.stop]
+        blobs = [index.blobs[i] for i in picked]
     else:
         blobs = []
         for i in picked:
@@ -313,7 +319,19 @@ def get_orders(s: CloudPOSState, f: Fields) -> bytes:
                 blobs.append(index.blobs[i])
     if not blobs:
         raise Fail(2000, "No orders found")
+    if paged and faults.take("change_between_pages"):
+        _change_payment(s, max(picked))
     return _page(blobs)
+
+
+def _change_payment(s: CloudPOSState, i: int) -> None:
+    """The till moves order `i`'s payment to another method right after it was served."""
+    order = s.orders.orders[i]
+    old = next(iter(order.payments), None)
+    method = next(k for k in PAYMENT_KEYS if k != old)
+    changed = replace(order, payments={method: order.total})
+    s.world.orders[i] = s.orders.orders[i] = changed
+    s.orders.blobs[i] = _encode(order_record(changed))
 
 
 def get_invoices(s: CloudPOSState, f: Fields) -> bytes:

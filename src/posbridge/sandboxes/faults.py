@@ -7,18 +7,29 @@ pages with status 200 and, now and then, return records a client cannot map. A
 a vendor app corrupt the records named in `malformed_orders`.
 
 "Next N" knobs are counters that decrement as they fire. When several are armed, one
-request consumes at most one, in this order: reset, fail, rate limit, HTML, truncate.
+request consumes at most one, in this order: hang, stall, reset, fail, rate limit, HTML,
+truncate. A hang accepts the request and answers nothing; a stall sends the head and half
+the body, then nothing more; both last until the client gives up (or `hang_ms` passes).
+
+Paged lists consult `page_keys` (`repeat_previous`: a page repeats the tail of the page
+before it; `reverse_pages`: ids out of order) and `change_between_pages` (the vendor edits
+the last record of a page right after serving it). Every vendor request's arrival time
+(by the sandbox clock) is kept in `arrivals`, so tests assert on when requests came.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import math
 import threading
-from collections.abc import Callable, Iterable, MutableMapping
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, MutableMapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any, ClassVar, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +47,9 @@ __all__ = [
 ]
 
 MALFORMED_KINDS = ("bad_amount", "missing_field", "impossible_date", "unknown_vat")
+#: what `retry_after` is sent as: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)
+RETRY_AFTER_FORMS = ("seconds", "date")
+K = TypeVar("K", bound=Hashable)
 
 _HTML_PAGE = (
     "<!DOCTYPE html><html><head><title>{status} {reason}</title></head><body>"
@@ -69,6 +83,18 @@ class Faults:
     malformed_orders: set[int] = field(default_factory=set)
     malformed_kind: str = "bad_amount"
     drop_orders: set[int] = field(default_factory=set)
+    retry_after_form: str = "seconds"
+    hang_next: int = 0
+    stall_next: int = 0
+    hang_ms: int = 10_000
+    repeat_previous: int = 0
+    reverse_pages: bool = False
+    change_between_pages: int = 0
+    #: arrival time (sandbox clock) of every vendor request, oldest first
+    arrivals: deque[datetime] = field(
+        default_factory=lambda: deque(maxlen=10_000), repr=False, compare=False
+    )
+    _last_page: dict[str, list[Any]] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     COUNTERS: ClassVar[tuple[str, ...]] = (
@@ -79,7 +105,13 @@ class Faults:
         "truncate_next",
         "html_next",
         "reset_next",
+        "hang_next",
+        "stall_next",
+        "hang_ms",
+        "repeat_previous",
+        "change_between_pages",
     )
+    _PRIVATE: ClassVar[frozenset[str]] = frozenset({"_lock", "_last_page", "arrivals"})
 
     def update(self, **knobs: Any) -> None:
         """Set knobs by name; validates all of them before changing any."""
@@ -97,6 +129,14 @@ class Faults:
                 if value not in MALFORMED_KINDS:
                     raise ValueError(f"malformed_kind must be one of {MALFORMED_KINDS}")
                 clean[name] = value
+            elif name == "retry_after_form":
+                if value not in RETRY_AFTER_FORMS:
+                    raise ValueError(f"retry_after_form must be one of {RETRY_AFTER_FORMS}")
+                clean[name] = value
+            elif name == "reverse_pages":
+                if not isinstance(value, bool):
+                    raise ValueError(f"reverse_pages must be true or false, got {value!r}")
+                clean[name] = value
             elif name in ("malformed_orders", "drop_orders"):
                 clean[name] = _int_set(name, value)
             else:
@@ -112,6 +152,24 @@ class Faults:
             for f in fields(self):
                 if f.name != "_lock":
                     setattr(self, f.name, getattr(fresh, f.name))
+
+    def arrived(self, at: datetime) -> None:
+        """Record a vendor request's arrival (the middleware calls this first)."""
+        self.arrivals.append(at)
+
+    def page_keys(self, endpoint: str, keys: Sequence[K]) -> list[K]:
+        """The record keys a paged list serves, after the paging knobs.
+
+        `repeat_previous` prepends the last N keys of the page this endpoint served
+        before (the vendor renders them as they are *now*, so a record changed between
+        pages comes again in its new version); `reverse_pages` serves ids out of order.
+        """
+        with self._lock:
+            tail = self._last_page.get(endpoint, [])[-self.repeat_previous :]
+            repeat = [k for k in tail if k not in keys] if self.repeat_previous else []
+            self._last_page[endpoint] = list(keys)
+            out = [*repeat, *keys]
+            return out[::-1] if self.reverse_pages else out
 
     def take(self, knob: str) -> bool:
         """Consume one shot of a "next N" counter; False when it is not armed."""
@@ -136,7 +194,7 @@ class Faults:
         with self._lock:
             out: dict[str, Any] = {}
             for f in fields(self):
-                if f.name == "_lock":
+                if f.name in self._PRIVATE:
                     continue
                 value = getattr(self, f.name)
                 out[f.name] = sorted(value) if isinstance(value, set) else value
@@ -210,19 +268,42 @@ class FaultMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, faults: Faults, *, applies: Callable[[Scope], bool] = _always
+        self,
+        app: ASGIApp,
+        faults: Faults,
+        *,
+        applies: Callable[[Scope], bool] = _always,
+        clock: Clock | None = None,
     ) -> None:
         self.app = app
         self.faults = faults
         self.applies = applies
+        self.clock = clock
+
+    def _now(self) -> datetime:
+        return self.clock.now().astimezone(UTC) if self.clock else datetime.now(UTC)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.applies(scope):
             await self.app(scope, receive, send)
             return
         f = self.faults
+        f.arrived(self._now())
         if f.latency_ms:
             await asyncio.sleep(f.latency_ms / 1000)
+        if f.take("hang_next"):
+            # Accepted, then silence: only the client's read timeout ends this.
+            if not await _until_disconnect(receive, f.hang_ms / 1000):
+                raise InjectedDisconnect("sandbox fault: hung request dropped after hang_ms")
+            return
+        if f.take("stall_next"):
+            start, body = await _capture(self.app, scope, receive)
+            await send(start)
+            await send(
+                {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+            )
+            await _until_disconnect(receive, f.hang_ms / 1000)
+            raise InjectedDisconnect("sandbox fault: body stalled mid-way")
         if f.take("reset_next"):
             start, body = await _capture(self.app, scope, receive)
             await send(start)
@@ -245,7 +326,7 @@ class FaultMiddleware:
                 429,
                 b'{"error":"Too Many Requests"}',
                 b"application/json",
-                [(b"retry-after", str(f.retry_after).encode())],
+                [(b"retry-after", self._retry_after(f.retry_after, f.retry_after_form))],
             )
             return
         if f.take("html_next"):
@@ -263,6 +344,29 @@ class FaultMiddleware:
             await send({"type": "http.response.body", "body": cut})
             return
         await self.app(scope, receive, send)
+
+    def _retry_after(self, seconds: int, form: str) -> bytes:
+        """delay-seconds, or the HTTP-date at least `seconds` from now (rounded up to the
+        whole second an HTTP-date can express)."""
+        if form == "seconds":
+            return str(seconds).encode()
+        moment = self._now() + timedelta(seconds=seconds)
+        whole = datetime.fromtimestamp(math.ceil(moment.timestamp()), UTC)
+        return format_datetime(whole, usegmt=True).encode()
+
+
+async def _until_disconnect(receive: Receive, limit: float) -> bool:
+    """Wait for the client to hang up (True) or `limit` seconds to pass (False)."""
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(disconnected(), limit)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[Message, bytes]:
@@ -287,7 +391,9 @@ def is_vendor_request(scope: Scope) -> bool:
 
 def vendor_app(app: ASGIApp, faults: Faults, clock: Clock) -> DateHeaderMiddleware:
     """A sandbox app as every vendor serves it: fault knobs, then the vendor's Date header."""
-    return DateHeaderMiddleware(FaultMiddleware(app, faults, applies=is_vendor_request), clock)
+    return DateHeaderMiddleware(
+        FaultMiddleware(app, faults, applies=is_vendor_request, clock=clock), clock
+    )
 
 
 class LoseAnswers:

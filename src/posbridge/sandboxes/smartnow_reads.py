@@ -154,9 +154,19 @@ def _get(model: str, key: str = "id") -> Handler:
     return handler
 
 
+#: what moves from page to page of one listing (the rest of the query names the listing)
+_PAGING = frozenset({"skip", "limit", "where[id][>]", "where[id][>=]"})
+
+
 def _list(model: str) -> Handler:
     def handler(state: SmartNowState, call: Call) -> tuple[int, Any]:
-        return 200, list_rows(state.world, model, call.items)
+        rows = list_rows(state.world, model, call.items)
+        f = state.faults
+        if f.repeat_previous or f.reverse_pages:  # paging faults: rows as they are now
+            table = state.world.table(model)
+            listing = model + repr(sorted(i for i in call.items if i[0] not in _PAGING))
+            rows = [dict(table[k]) for k in f.page_keys(listing, [r["id"] for r in rows])]
+        return 200, rows
 
     return handler
 

@@ -34,9 +34,11 @@ from posbridge.connectors.http import RequestBudget, RetryPolicy, VendorClient
 from posbridge.errors import (
     AuthError,
     ConfigError,
+    CursorError,
     LockedOut,
     PosbridgeError,
     QuotaExhausted,
+    RateLimited,
     SyncError,
 )
 from posbridge.store.repo import ConnectionRow, Store
@@ -466,6 +468,28 @@ class SyncEngine:
             self._stop_connection(row, exc)
             outcome.status, outcome.error, outcome.error_kind = "stopped", exc.message, exc.kind
             return True
+        except RateLimited as exc:
+            if exc.retry_after is None or exc.retry_after <= connector.http.retry.max_inline_wait:
+                outcome.status, outcome.error, outcome.error_kind = "failed", exc.message, exc.kind
+                self._record_stream_error(row, stream, exc.message)
+                return False
+            # Too long to sleep in a worker: park the connection until the stated time.
+            until = self.clock() + timedelta(seconds=exc.retry_after)
+            message = (
+                f"{exc.message}; the vendor asks to wait {exc.retry_after:.0f} s, "
+                f"deferred until {until:%Y-%m-%d %H:%M:%S} UTC"
+            )
+            self.store.set_status(row.id, "deferred", message, deferred_until=until)
+            outcome.status, outcome.error, outcome.error_kind = "stopped", message, exc.kind
+            return True
+        except CursorError as exc:
+            message = (
+                f"stream {stream.name}: {exc.message}; nothing was read. Reset the cursor with "
+                f"`posbridge sync {row.name} --stream {stream.name} --full`"
+            )
+            outcome.status, outcome.error, outcome.error_kind = "failed", message, exc.kind
+            self._record_stream_error(row, stream, message)
+            return False
         except PosbridgeError as exc:
             outcome.status, outcome.error, outcome.error_kind = "failed", exc.message, exc.kind
             self._record_stream_error(row, stream, exc.message)

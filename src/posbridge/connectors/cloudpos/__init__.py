@@ -49,7 +49,7 @@ from posbridge.connectors.cloudpos.wire import (
 )
 from posbridge.connectors.fieldmap import Field
 from posbridge.connectors.http import VendorClient
-from posbridge.errors import UsageError
+from posbridge.errors import CursorError, UsageError
 from posbridge.model import (
     Category,
     Customer,
@@ -198,6 +198,11 @@ class CloudPOS(Connector):
         orders, too many for one answer, start at the first ticket of the oldest Z report
         (`first_id`). A window stops the read when it is empty or its highest id lies below
         its end. State is the highest id committed, so a crash resumes from it.
+
+        A stored cursor that is not an id, or whose resume window comes back empty (with a
+        lookback the window holds the last committed record, and CloudPOS keeps fiscal
+        records: an empty one means the cursor lies past the vendor's data), raises
+        `CursorError` rather than silently reading nothing from then on.
         """
         size, lookback = self.config.page_size, self.config.lookback
 
@@ -205,7 +210,8 @@ class CloudPOS(Connector):
             if ctx.since or ctx.until:
                 yield from self._by_date(function, ctx, extra)
                 return
-            last = int(ctx.state.get("last_id", 0))
+            last = _cursor(ctx.state)
+            resuming = bool(last and lookback)
             if not last and first_id is None:
                 page = self._raw_list(function, extra)
                 page.state = {"last_id": _top(page, key)}
@@ -222,6 +228,12 @@ class CloudPOS(Connector):
             while True:
                 end = start + size - 1
                 page = self._raw_list(function, {**(extra or {}), "start": start, "end": end})
+                if resuming and not page.raw:
+                    raise CursorError(
+                        f"the stored cursor last_id={last} lies past the newest record the "
+                        f"vendor has (ids {start}..{end} are empty)"
+                    )
+                resuming = False
                 top = _top(page, key)
                 last = max(last, top)
                 page.state = {"last_id": last}
@@ -398,6 +410,14 @@ def _query(function: str, params: Mapping[str, Any] | None) -> str:
             for k, v in (params or {}).items()
         )
     )
+
+
+def _cursor(state: Mapping[str, Any]) -> int:
+    """The stored `last_id`: a non-negative integer, or `CursorError` naming what is there."""
+    value = state.get("last_id", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CursorError(f"the stored cursor last_id={value!r} is not a record id")
+    return value
 
 
 def _top(page: Page, key: str) -> int:

@@ -199,9 +199,12 @@ class SmartNow(Connector):
             )
             if not raws:
                 return
-            txs = [decode_record(r) for r in raws]
-            ids = [str(t["id"]) for t in txs]
-            pays: dict[int, list[bytes]] = {}
+            # Ids ascending, each once: a page that lists them out of order or repeats
+            # the previous page's tail must not move the cursor past an unread vend.
+            by_id = {int(t["id"]): (r, t) for r, t in ((r, decode_record(r)) for r in raws)}
+            pairs = [by_id[i] for i in sorted(by_id)]
+            ids = [str(t["id"]) for _, t in pairs]
+            pays: dict[int, dict[int, bytes]] = {}
             for page in self._paged(
                 "paymenttransaction.list",
                 [("where[revenuetransaction][in][]", i) for i in ids],
@@ -209,10 +212,11 @@ class SmartNow(Connector):
                 archive=True,
             ):
                 for raw in page:
-                    pays.setdefault(int(decode_record(raw)["revenuetransaction"]), []).append(raw)
+                    pay = decode_record(raw)
+                    pays.setdefault(int(pay["revenuetransaction"]), {})[int(pay["id"])] = raw
             out, last, complete = [], after, True
-            for raw, tx in zip(raws, txs, strict=True):
-                mine = pays.get(int(tx["id"]), [])
+            for raw, tx in pairs:
+                mine = list(pays.get(int(tx["id"]), {}).values())
                 if len(mine) < int(tx.get("numPaymentTransactions") or 0):
                     complete = False
                     break
@@ -222,7 +226,7 @@ class SmartNow(Connector):
                         tx["id"], revenuetransaction=raw, paymenttransactions=mine, product=product
                     )
                 )
-                last = int(tx["id"])
+                last = max(last, int(tx["id"]))
             if out:
                 yield Page(records=None, raw=out, state={"after": last})
             if not complete or len(raws) < size:
@@ -251,10 +255,10 @@ class SmartNow(Connector):
             if not raws:
                 break
             recs = [decode_record(r) for r in raws]
-            for rec in recs:
-                if is_open(rec) and oldest_open is None:
+            for rec in recs:  # ids may come out of order: keep the lowest open one
+                if is_open(rec) and (oldest_open is None or int(rec["id"]) < oldest_open):
                     oldest_open = int(rec["id"])
-            last = int(recs[-1]["id"])
+            last = max(last, *(int(r["id"]) for r in recs))
             body = enrich(raws, recs) if enrich else raws
             yield Page(records=None, raw=body, state={"after": last, "open": oldest_open})
 

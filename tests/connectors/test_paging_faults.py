@@ -1,0 +1,100 @@
+"""Paging faults (scenarios 5 and 6): repeated records, records changed between pages,
+ids out of order — CloudPOS id windows and SmartNow `where[id][>]`/`skip` lists.
+
+After one sync the store equals the world (the changed record in its latest version) and
+no key is doubled; each test also checks the fault really fired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from posbridge.sandboxes import Sandbox
+from posbridge.sandboxes.cloudpos import create_sandbox as cloudpos_sandbox
+from posbridge.sandboxes.runner import SandboxServer
+from posbridge.sandboxes.smartnow import create_sandbox as smartnow_sandbox
+from posbridge.store.repo import Store
+from posbridge.sync.engine import SyncEngine
+from posbridge.testing import duplicate_keys, world_differences
+
+KNOBS = [
+    {"repeat_previous": 3},
+    {"reverse_pages": True},
+    {"repeat_previous": 2, "reverse_pages": True},
+]
+
+
+@pytest.fixture
+def cloudpos(store: Store) -> Iterator[Sandbox]:
+    box = cloudpos_sandbox(seed=31, days=2, orders_per_day=30)
+    with SandboxServer(box.app) as server:
+        store.add_connection(
+            "shop",
+            "cloudpos",
+            server.url + box.base_path,
+            box.credentials,
+            {"page_size": 10, "lookback": 2},
+        )
+        yield box
+
+
+@pytest.fixture
+def smartnow(store: Store) -> Iterator[Sandbox]:
+    box = smartnow_sandbox(seed=32, days=2, orders_per_day=12)
+    with SandboxServer(box.app) as server:
+        store.add_connection(
+            "sn", "smartnow", server.url + box.base_path, box.credentials, {"page_size": 5}
+        )
+        yield box
+
+
+def _orders_fetched(result: Any) -> int:
+    return int(next(s.fetched for s in result.streams if s.name == "orders"))
+
+
+@pytest.mark.parametrize("knobs", KNOBS)
+def test_cloudpos_pages_with_repeats_and_disorder_store_the_world_once(
+    store: Store, cloudpos: Sandbox, knobs: dict[str, Any]
+) -> None:
+    """Order windows that repeat the previous tail or list ids backwards lose and double nothing."""
+    cloudpos.state.faults.update(**knobs)
+    result = SyncEngine(store).run("shop")
+    assert result.ok, result.error
+    cid = store.get_connection("shop").id
+    assert world_differences(store, cid, cloudpos.state.world) == []
+    assert duplicate_keys(store, cid) == []
+    fetched, world = _orders_fetched(result), len(cloudpos.state.world.orders)
+    assert fetched > world if knobs.get("repeat_previous") else fetched >= world
+
+
+def test_cloudpos_order_changed_between_pages_ends_in_its_latest_version(
+    store: Store, cloudpos: Sandbox
+) -> None:
+    """The till edits an order right after its page was served; the next page repeats it."""
+    before = {o.ticket: o.payments for o in cloudpos.state.world.orders}
+    cloudpos.state.faults.update(repeat_previous=1, change_between_pages=1)
+    result = SyncEngine(store).run("shop")
+    assert result.ok, result.error
+    changed = [o for o in cloudpos.state.world.orders if o.payments != before[o.ticket]]
+    assert len(changed) == 1  # the fault fired once
+    cid = store.get_connection("shop").id
+    assert world_differences(store, cid, cloudpos.state.world) == []  # latest payments
+    assert duplicate_keys(store, cid) == []
+
+
+@pytest.mark.parametrize("knobs", KNOBS)
+def test_smartnow_pages_with_repeats_and_disorder_store_the_world_once(
+    store: Store, smartnow: Sandbox, knobs: dict[str, Any]
+) -> None:
+    """SmartNow lists (id cursors and skip pages) with repeats or backwards ids."""
+    smartnow.state.faults.update(**knobs)
+    result = SyncEngine(store).run("sn")
+    assert result.ok, result.error
+    cid = store.get_connection("sn").id
+    assert world_differences(store, cid, smartnow.state.world, vendor="smartnow") == []
+    assert duplicate_keys(store, cid) == []
+    vends = len(smartnow.state.world.tables["revenuetransaction"])
+    assert _orders_fetched(result) > vends if knobs.get("repeat_previous") else True
