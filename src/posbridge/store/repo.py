@@ -24,6 +24,7 @@ from posbridge.errors import StoreError, SyncError
 from posbridge.model import MODELS, LineModifier, OrderLine, Payment, Record
 from posbridge.store.crypto import Vault
 from posbridge.store.db import create_db_engine, migrate
+from posbridge.store.nonces import NonceCounters
 from posbridge.store.paging import Filter, PageShape, page_params, page_statement
 from posbridge.store.queue import enqueue_sync, has_job_queue
 from posbridge.store.records import RecordWriter
@@ -200,6 +201,7 @@ class Store:
         self.engine = engine
         self.vault = vault
         self.writer = RecordWriter(engine.dialect.name)
+        self.nonces = NonceCounters(engine)
 
     @classmethod
     def open(cls, url: str, vault: Vault) -> Store:
