@@ -8,6 +8,7 @@ Every test runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import threading
@@ -94,7 +95,7 @@ def _nonces(box: Sandbox) -> list[int]:
 
 
 def _strictly_increasing(values: list[int]) -> bool:
-    return all(b > a for a, b in zip(values, values[1:], strict=False))
+    return all(b > a for a, b in itertools.pairwise(values))
 
 
 def test_signature_matches_the_documented_vector() -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Literal, Protocol
 
 import msgspec
@@ -184,6 +184,7 @@ class Connector(ABC):
     def use_counters(self, counters: SharedCounters) -> None:
         """Take the store's shared counters; a connector signing with a nonce that must
         grow across every process and machine (iCash) overrides this."""
+        del counters  # nothing to share for a connector without such a counter
 
     def effective_limits(self) -> Limits:
         """The limits of this account (a vendor may grant more on request)."""
