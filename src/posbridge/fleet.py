@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from posbridge.errors import UsageError
 from posbridge.jobs import due_connections, sync_connection
 from posbridge.logs import bind
+from posbridge.store.owners import owned_by
 from posbridge.store.queue import QUEUE, SYNC_TASK, enqueue_sync, has_job_queue
 from posbridge.store.repo import Store
 
@@ -84,9 +85,17 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
     # streams are still due. (A procrastinate retry could also collide with a sync the
     # planner queued meanwhile under the same queueing lock.)
     @app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)
-    def sync(context: procrastinate.JobContext, connection_id: str, full: bool = False) -> str:
-        with bind(job_id=context.job.id, worker=context.worker_name):
-            return sync_connection(store, connection_id, full=full, trigger="queue").status
+    def sync(
+        context: procrastinate.JobContext,
+        connection_id: str,
+        full: bool = False,
+        trigger: str = "queue",
+    ) -> str:
+        with (
+            bind(job_id=context.job.id, worker=context.worker_name),
+            owned_by(context.job.id, context.job.worker_id),
+        ):
+            return sync_connection(store, connection_id, full=full, trigger=trigger).status
 
     @app.periodic(cron=_every(options.plan_every), periodic_id="plan")
     # Housekeeping tasks: `lock` runs one at a time across the fleet, `queueing_lock`
@@ -136,6 +145,12 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
             except procrastinate.exceptions.ConnectorException as exc:
                 log.info("job %s was recovered already: %s", job.id, exc)
         await manager.prune_stalled_workers(options.stalled_after)
+        # their runs never closed: say so (`interrupted`, with the reason)
+        closed = await asyncio.to_thread(
+            store.interrupt_dead_runs, stalled_after=options.stalled_after
+        )
+        if closed:
+            log.warning("marked %d runs of dead workers interrupted", closed)
         return len(stalled)
 
     @app.periodic(cron=_every(5), periodic_id="webhooks")
