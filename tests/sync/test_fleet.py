@@ -221,7 +221,8 @@ def test_a_killed_worker_changes_nothing(pg_store: tuple[str, Store], tmp_path: 
             _wait_until_no_run_is_running(store)  # the live workers' recovery closes them
             shown = subprocess.run(
                 [sys.executable, "-m", "posbridge", "status"],
-                env=os.environ | {"POSBRIDGE_DATABASE_URL": url, "POSBRIDGE_SECRET_KEY": SECRET},
+                env=os.environ
+                | {"POSBRIDGE_DATABASE_URL": url, "POSBRIDGE_SECRET_KEY": SECRET, "COLUMNS": "300"},
                 capture_output=True,
                 text=True,
                 timeout=60,
