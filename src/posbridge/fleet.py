@@ -31,7 +31,14 @@ from posbridge.store.owners import owned_by
 from posbridge.store.queue import QUEUE, SYNC_TASK, enqueue_sync, has_job_queue
 from posbridge.store.repo import Store
 
-__all__ = ["FleetOptions", "build_app", "conninfo", "queue_stats", "run_worker"]
+__all__ = [
+    "FleetOptions",
+    "build_app",
+    "conninfo",
+    "queue_stats",
+    "run_due_jobs",
+    "run_worker",
+]
 
 log = logging.getLogger("posbridge.fleet")
 
@@ -206,6 +213,24 @@ def run_worker(store: Store, options: FleetOptions | None = None) -> None:
                 install_signal_handlers=True,
                 delete_jobs="never",  # finished jobs keep their latency; `cleanup` drops them
                 **options.extra,
+            )
+
+    asyncio.run(main())
+
+
+def run_due_jobs(store: Store) -> None:
+    """Run every job due now in this process, then return: one pass of a worker, for
+    tests and one-off maintenance on a deployment whose workers are stopped."""
+    app = build_app(store)
+
+    async def main() -> None:
+        async with app.open_async():
+            await app.run_worker_async(
+                queues=[QUEUE],
+                wait=False,
+                concurrency=1,
+                install_signal_handlers=False,
+                delete_jobs="never",
             )
 
     asyncio.run(main())

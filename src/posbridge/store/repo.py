@@ -474,6 +474,15 @@ class Store:
         """Close the runs whose worker or process died as `interrupted` (store/owners.py)."""
         return interrupt_dead_runs(self.engine, stalled_after=stalled_after)
 
+    def runs_of_job(self, job_id: int) -> list[dict[str, Any]]:
+        """The runs a queued sync job made (more than one if a worker died under it)."""
+        self.interrupt_dead_runs()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sync_runs.select().where(sync_runs.c.job_id == job_id).order_by(sync_runs.c.id)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
     def runs(self, connection_id: str, limit: int = 20) -> list[dict[str, Any]]:
         """The newest sync runs of a connection (dead `running` ones shown `interrupted`)."""
         self.interrupt_dead_runs()
