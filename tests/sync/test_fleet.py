@@ -59,7 +59,7 @@ def _start_workers(url: str, count: int, tmp_path: Path) -> list[subprocess.Pope
         "POSBRIDGE_WORKER_GRACEFUL_TIMEOUT": "20",
         "POSBRIDGE_LOG_JSON": "1",
         "POSBRIDGE_LOG_LEVEL": os.environ.get("FLEET_LOG_LEVEL", "WARNING"),
-        # iCash's nonce counters (a file per API key): shared by this test's workers only
+        # where an old iCash nonce file would be read from (the counters live in the store)
         "POSBRIDGE_ICASH_STATE_DIR": str(tmp_path / "icash-state"),
     }
     workers = []
