@@ -88,6 +88,7 @@ def connect(
             created_at=datetime.now(UTC),
         )
         connector = _probe_connector(cls, probe, credentials, transport)
+        connector.use_counters(store.nonces)  # the check's nonce is the key's next one too
         try:
             connector.check()
         finally:

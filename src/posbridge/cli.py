@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 import threading
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -220,7 +220,43 @@ def status(database_url: DbOption = None) -> None:
             str(sum(st.records.values())),
         )
     console.print(table)
+    _print_runs(store)
     _print_queue(store)
+
+
+def _print_runs(store: Any) -> None:
+    """Runs in progress and runs interrupted in the last day (a killed worker's)."""
+    import sqlalchemy as sa
+
+    from posbridge.store.tables import connections, sync_runs
+
+    store.interrupt_dead_runs()
+    since = datetime.now(UTC) - timedelta(days=1)
+    r, c = sync_runs.c, connections.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(c.name, r.id, r.status, r.started_at, r.job_id, r.worker_id, r.error)
+            .select_from(sync_runs.join(connections, r.connection_id == c.id))
+            .where(
+                (r.status == "running") | ((r.status == "interrupted") & (r.started_at >= since))
+            )
+            .order_by(r.id.desc())
+            .limit(20)
+        ).all()
+    if not rows:
+        return
+    runs = Table("connection", "run", "status", "started", "job / worker", "reason", title="Runs")
+    for row in rows:
+        owner = "-" if row.job_id is None else f"{row.job_id} / {row.worker_id}"
+        runs.add_row(
+            row.name,
+            str(row.id),
+            row.status,
+            f"{row.started_at:%Y-%m-%d %H:%M:%S}",
+            owner,
+            row.error or "",
+        )
+    console.print(runs)
 
 
 def _print_queue(store: Any) -> None:

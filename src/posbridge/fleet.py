@@ -27,11 +27,19 @@ from sqlalchemy.engine import make_url
 from posbridge.errors import UsageError
 from posbridge.jobs import due_connections, sync_connection
 from posbridge.logs import bind
+from posbridge.store.owners import owned_by
 from posbridge.store.queue import QUEUE, SYNC_TASK, enqueue_sync, has_job_queue
 from posbridge.store.repo import Store
 from posbridge.sync.engine import SyncEngine
 
-__all__ = ["FleetOptions", "build_app", "conninfo", "queue_stats", "run_worker"]
+__all__ = [
+    "FleetOptions",
+    "build_app",
+    "conninfo",
+    "queue_stats",
+    "run_due_jobs",
+    "run_worker",
+]
 
 log = logging.getLogger("posbridge.fleet")
 
@@ -85,12 +93,20 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
     # streams are still due. (A procrastinate retry could also collide with a sync the
     # planner queued meanwhile under the same queueing lock.)
     @app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)
-    def sync(context: procrastinate.JobContext, connection_id: str, full: bool = False) -> str:
-        with bind(job_id=context.job.id, worker=context.worker_name):
+    def sync(
+        context: procrastinate.JobContext,
+        connection_id: str,
+        full: bool = False,
+        trigger: str = "queue",
+    ) -> str:
+        with (
+            bind(job_id=context.job.id, worker=context.worker_name),
+            owned_by(context.job.id, context.job.worker_id),
+        ):
             # many syncs already overlap in this worker: no fetch/commit threads per sync
             engine = SyncEngine(store, pipeline=False)
             return sync_connection(
-                store, connection_id, full=full, trigger="queue", engine=engine
+                store, connection_id, full=full, trigger=trigger, engine=engine
             ).status
 
     @app.periodic(cron=_every(options.plan_every), periodic_id="plan")
@@ -141,6 +157,12 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
             except procrastinate.exceptions.ConnectorException as exc:
                 log.info("job %s was recovered already: %s", job.id, exc)
         await manager.prune_stalled_workers(options.stalled_after)
+        # their runs never closed: say so (`interrupted`, with the reason)
+        closed = await asyncio.to_thread(
+            store.interrupt_dead_runs, stalled_after=options.stalled_after
+        )
+        if closed:
+            log.warning("marked %d runs of dead workers interrupted", closed)
         return len(stalled)
 
     @app.periodic(cron=_every(5), periodic_id="webhooks")
@@ -196,6 +218,24 @@ def run_worker(store: Store, options: FleetOptions | None = None) -> None:
                 install_signal_handlers=True,
                 delete_jobs="never",  # finished jobs keep their latency; `cleanup` drops them
                 **options.extra,
+            )
+
+    asyncio.run(main())
+
+
+def run_due_jobs(store: Store) -> None:
+    """Run every job due now in this process, then return: one pass of a worker, for
+    tests and one-off maintenance on a deployment whose workers are stopped."""
+    app = build_app(store)
+
+    async def main() -> None:
+        async with app.open_async():
+            await app.run_worker_async(
+                queues=[QUEUE],
+                wait=False,
+                concurrency=1,
+                install_signal_handlers=False,
+                delete_jobs="never",
             )
 
     asyncio.run(main())

@@ -59,7 +59,7 @@ def _start_workers(url: str, count: int, tmp_path: Path) -> list[subprocess.Pope
         "POSBRIDGE_WORKER_GRACEFUL_TIMEOUT": "20",
         "POSBRIDGE_LOG_JSON": "1",
         "POSBRIDGE_LOG_LEVEL": os.environ.get("FLEET_LOG_LEVEL", "WARNING"),
-        # iCash's nonce counters (a file per API key): shared by this test's workers only
+        # where an old iCash nonce file would be read from (the counters live in the store)
         "POSBRIDGE_ICASH_STATE_DIR": str(tmp_path / "icash-state"),
     }
     workers = []
@@ -143,6 +143,19 @@ def _wait_until_synced(
     pytest.fail(f"{len(_synced(store, ids))} of {len(ids)} synced; {runs}; {jobs}; {workers_}")
 
 
+def _wait_until_no_run_is_running(store: Store) -> None:
+    deadline = time.monotonic() + 60  # a hang guard: recovery runs every second here
+    while time.monotonic() < deadline:
+        with store.engine.connect() as conn:
+            running = conn.execute(
+                sa.select(sa.func.count()).where(sync_runs.c.status == "running")
+            ).scalar_one()
+        if not running:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{running} runs still running after the kill was recovered")
+
+
 def _stop(workers: list[subprocess.Popen[bytes]]) -> list[int]:
     for w in workers:
         if w.poll() is None:
@@ -165,7 +178,8 @@ def _check(store: Store, fleet: Fleet, ids: list[str]) -> None:
     with store.engine.connect() as conn:  # no two runs of one connection overlapped
         runs = conn.execute(
             sa.select(sync_runs.c.connection_id, sync_runs.c.started_at, sync_runs.c.finished_at)
-            .where(sync_runs.c.finished_at.is_not(None))
+            # an interrupted run's finished_at is when its death was noticed, not its end
+            .where(sync_runs.c.finished_at.is_not(None), sync_runs.c.status != "interrupted")
             .order_by(sync_runs.c.connection_id, sync_runs.c.started_at)
         ).all()
     for a, b in itertools.pairwise(runs):
@@ -204,11 +218,33 @@ def test_a_killed_worker_changes_nothing(pg_store: tuple[str, Store], tmp_path: 
             workers[0].send_signal(signal.SIGKILL)
             workers[0].wait(timeout=10)
             _wait_until_synced(store, ids, workers[1:], tmp_path)
+            _wait_until_no_run_is_running(store)  # the live workers' recovery closes them
+            shown = subprocess.run(
+                [sys.executable, "-m", "posbridge", "status"],
+                env=os.environ
+                | {"POSBRIDGE_DATABASE_URL": url, "POSBRIDGE_SECRET_KEY": SECRET, "COLUMNS": "300"},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            ).stdout
         finally:
             _stop(workers)
         _check(store, fleet, ids)
         with store.engine.connect() as conn:  # the dead worker's runs never finished...
-            abandoned = conn.execute(
-                sa.select(sa.func.count()).where(sync_runs.c.status == "running")
-            ).scalar_one()
-        assert abandoned >= 1  # ...and were re-run by the others (every connection is ok)
+            dead = conn.execute(
+                sa.select(sync_runs).where(sync_runs.c.status == "interrupted")
+            ).all()
+            ok = conn.execute(sa.select(sync_runs).where(sync_runs.c.status == "ok")).all()
+        assert dead, "the killed worker's runs are marked interrupted"
+        for run in dead:  # ...each says why, and a later run (the job run again) completed
+            assert run.finished_at is not None
+            assert f"worker {run.worker_id}" in run.error, run.error
+            assert any(w in run.error for w in ("heartbeating", "gone", "re-queued", "retried"))
+            assert any(
+                r.connection_id == run.connection_id and r.started_at > run.started_at for r in ok
+            ), run
+        assert "interrupted" in shown
+        assert f"worker {dead[0].worker_id}" in shown
+        api_runs = store.runs(dead[0].connection_id)
+        assert "interrupted" in {r["status"] for r in api_runs}

@@ -17,6 +17,7 @@ from posbridge.api.reconciliation import closure_document
 from posbridge.api.writes import send_write
 from posbridge.app import connect, parse_settings
 from posbridge.store.accounts import TenantScopes, assign_connection
+from posbridge.store.queue import sync_job, sync_now
 from posbridge.store.repo import ConnectionRow, Store
 from posbridge.sync.engine import SyncEngine, build_connector
 from posbridge.sync.outbox import list_commands
@@ -64,6 +65,34 @@ def connection_doc(row: ConnectionRow) -> dict[str, Any]:
         "status_reason": row.status_reason,
         "deferred_until": row.deferred_until.isoformat() if row.deferred_until else None,
         "created_at": row.created_at.isoformat(),
+    }
+
+
+def _job_url(connection_id: str, job_id: int) -> str:
+    return f"/v1/connections/{connection_id}/sync_jobs/{job_id}"
+
+
+def _job_doc(connection_id: str, job: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A queued sync job as the API shows it (procrastinate's states: todo, doing,
+    succeeded, failed, cancelled, aborted) with the runs it made."""
+    return {
+        "object": "sync_job",
+        "id": job["id"],
+        "connection_id": connection_id,
+        "status": job["status"],
+        "attempts": job["attempts"],
+        "queued_at": job["queued_at"].isoformat() if job["queued_at"] else None,
+        "url": _job_url(connection_id, job["id"]),
+        "runs": [
+            {
+                "id": r["id"],
+                "status": r["status"],
+                "started_at": r["started_at"].isoformat(),
+                "finished_at": r["finished_at"].isoformat() if r["finished_at"] else None,
+                "error": r["error"],
+            }
+            for r in runs
+        ],
     }
 
 
@@ -125,9 +154,31 @@ def add_connection_routes(
         tenant_connections.forget(account)
         return Response(status_code=204)
 
-    @app.post("/v1/connections/{connection_id}/sync", summary="Sync now (returns the run)")
+    @app.post(
+        "/v1/connections/{connection_id}/sync",
+        summary="Sync now: the run (embedded), or 202 and the queued job (workers)",
+        description=(
+            "Embedded mode (SQLite) runs the sync in this process and answers 200 with the "
+            "run. With workers (PostgreSQL and its job queue) it queues a sync job and "
+            "answers 202 with the job and a `Location` to follow "
+            "(`GET /v1/connections/{id}/sync_jobs/{job_id}`); while a sync job of the "
+            "connection is still waiting, that job is answered (moved up to now), never a "
+            "second one."
+        ),
+        responses={202: {"description": "A sync job was queued (or one was waiting)"}},
+    )
     def sync_connection(connection_id: str, account: Tenant) -> Response:
-        result = SyncEngine(store).run(owned(account, connection_id).name, trigger="api")
+        row = owned(account, connection_id)
+        if store.engine.dialect.name == "postgresql":
+            with store.engine.begin() as conn:
+                job_id, created = sync_now(conn, row.id)
+                job = sync_job(conn, row.id, job_id)
+            assert job is not None
+            response = respond(_job_doc(row.id, job, store.runs_of_job(job_id)) | {"new": created})
+            response.status_code = 202
+            response.headers["Location"] = _job_url(row.id, job_id)
+            return response
+        result = SyncEngine(store).run(row.name, trigger="api")
         return respond(
             {
                 "object": "sync_run",
@@ -234,6 +285,20 @@ def add_connection_routes(
         finally:
             connector.http.close()
         return respond({"object": "passthrough", "operation": body.operation, "response": result})
+
+    @app.get(
+        "/v1/connections/{connection_id}/sync_jobs/{job_id}",
+        summary="A queued sync job: its state and the runs it made",
+    )
+    def get_sync_job(connection_id: str, job_id: int, account: Tenant) -> Response:
+        row = owned(account, connection_id)
+        if store.engine.dialect.name != "postgresql":
+            raise ProblemError(404, "not_found", "No job queue here: syncs run in-process")
+        with store.engine.connect() as conn:
+            job = sync_job(conn, row.id, job_id)
+        if job is None:
+            raise ProblemError(404, "not_found", "No such sync job")
+        return respond(_job_doc(row.id, job, store.runs_of_job(job_id)))
 
     @app.get("/v1/connections/{connection_id}/runs", summary="Recent sync runs")
     def list_runs(connection_id: str, account: Tenant) -> Response:

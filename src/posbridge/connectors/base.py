@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import msgspec
 from pydantic import BaseModel
@@ -31,6 +32,7 @@ __all__ = [
     "Limits",
     "Page",
     "RawRecord",
+    "SharedCounters",
     "Stream",
 ]
 
@@ -145,6 +147,16 @@ class CommandResult(msgspec.Struct, kw_only=True, frozen=True):
     response: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class SharedCounters(Protocol):
+    """Strictly increasing counters shared by every process on the store (store/nonces.py)."""
+
+    def hold(
+        self, scope: str, floor: int, seed: Callable[[], int] | None = None
+    ) -> AbstractContextManager[int]:
+        """The next value of `scope` (at least `floor`), locked until the block ends."""
+        ...
+
+
 class Connector(ABC):
     """Base class of every vendor connector.
 
@@ -168,6 +180,11 @@ class Connector(ABC):
     def __init__(self, settings: BaseModel, http: VendorClient) -> None:
         self.settings = settings
         self.http = http
+
+    def use_counters(self, counters: SharedCounters) -> None:
+        """Take the store's shared counters; a connector signing with a nonce that must
+        grow across every process and machine (iCash) overrides this."""
+        del counters  # nothing to share for a connector without such a counter
 
     def effective_limits(self) -> Limits:
         """The limits of this account (a vendor may grant more on request)."""

@@ -16,7 +16,16 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-__all__ = ["QUEUE", "SYNC_TASK", "enqueue", "enqueue_sync", "has_job_queue", "sync_lock"]
+__all__ = [
+    "QUEUE",
+    "SYNC_TASK",
+    "enqueue",
+    "enqueue_sync",
+    "has_job_queue",
+    "sync_job",
+    "sync_lock",
+    "sync_now",
+]
 
 QUEUE = "posbridge"
 SYNC_TASK = "posbridge.sync"
@@ -66,14 +75,61 @@ def enqueue(
 
 
 def enqueue_sync(
-    conn: sa.Connection, connection_id: str, *, full: bool = False, at: datetime | None = None
+    conn: sa.Connection,
+    connection_id: str,
+    *,
+    full: bool = False,
+    at: datetime | None = None,
+    trigger: str | None = None,
 ) -> int | None:
     """Defer a sync of one connection (at most one waiting per connection)."""
+    args: dict[str, Any] = {"connection_id": connection_id, "full": full}
+    if trigger is not None:
+        args["trigger"] = trigger
     return enqueue(
         conn,
         SYNC_TASK,
-        {"connection_id": connection_id, "full": full},
+        args,
         lock=sync_lock(connection_id),
-        queueing_lock=f"sync:{connection_id}",
+        queueing_lock=_sync_queueing_lock(connection_id),
         at=at,
     )
+
+
+def _sync_queueing_lock(connection_id: str) -> str:
+    return f"sync:{connection_id}"
+
+
+def sync_now(conn: sa.Connection, connection_id: str) -> tuple[int, bool]:
+    """A sync job of the connection due now: a new one, or the one already waiting
+    (the queueing lock allows one), moved forward if the planner scheduled it later.
+    Returns (job id, whether it is new)."""
+    for _ in range(3):  # the waiting job may start between our two statements
+        job_id = enqueue_sync(conn, connection_id, trigger="api")
+        if job_id is not None:
+            return job_id, True
+        waiting = conn.execute(
+            sa.text(
+                "UPDATE procrastinate_jobs SET scheduled_at = NULL WHERE queueing_lock = :q"
+                " AND status = 'todo' RETURNING id"
+            ),
+            {"q": _sync_queueing_lock(connection_id)},
+        ).scalar_one_or_none()
+        if waiting is not None:
+            return int(waiting), False
+    raise RuntimeError(f"could not queue a sync of {connection_id}")  # pragma: no cover
+
+
+def sync_job(conn: sa.Connection, connection_id: str, job_id: int) -> dict[str, Any] | None:
+    """One sync job of the connection: its queue status and timing (None if unknown)."""
+    row = conn.execute(
+        sa.text(
+            "SELECT j.id, j.status::text AS status, j.attempts, j.scheduled_at, j.worker_id,"
+            " (SELECT min(at) FROM procrastinate_events e WHERE e.job_id = j.id"
+            "  AND e.type = 'deferred') AS queued_at"
+            " FROM procrastinate_jobs j WHERE j.id = :id AND j.task_name = :task"
+            " AND j.args->>'connection_id' = :cid"
+        ),
+        {"id": job_id, "task": SYNC_TASK, "cid": connection_id},
+    ).first()
+    return None if row is None else dict(row._mapping)

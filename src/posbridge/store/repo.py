@@ -24,6 +24,8 @@ from posbridge.errors import StoreError, SyncError
 from posbridge.model import MODELS, LineModifier, OrderLine, Payment, Record
 from posbridge.store.crypto import Vault
 from posbridge.store.db import create_db_engine, migrate
+from posbridge.store.nonces import NonceCounters
+from posbridge.store.owners import current_owner, interrupt_dead_runs
 from posbridge.store.paging import Filter, PageShape, page_params, page_statement
 from posbridge.store.queue import enqueue_sync, has_job_queue
 from posbridge.store.records import RecordWriter
@@ -200,6 +202,7 @@ class Store:
         self.engine = engine
         self.vault = vault
         self.writer = RecordWriter(engine.dialect.name)
+        self.nonces = NonceCounters(engine)
 
     @classmethod
     def open(cls, url: str, vault: Vault) -> Store:
@@ -424,7 +427,8 @@ class Store:
 
     # -- runs ------------------------------------------------------------------------------
     def start_run(self, connection_id: str, trigger: str, now: datetime) -> int:
-        """Open a sync run record."""
+        """Open a sync run record, owned by the current queue job or process."""
+        owner = current_owner()
         with self.engine.begin() as conn:
             run_id = conn.execute(
                 sync_runs.insert().values(
@@ -434,6 +438,10 @@ class Store:
                     started_at=now,
                     requests=0,
                     summary="{}",
+                    job_id=owner.job_id,
+                    worker_id=owner.worker_id,
+                    host=owner.host,
+                    pid=owner.pid,
                 )
             ).inserted_primary_key
         assert run_id is not None
@@ -462,8 +470,22 @@ class Store:
                 )
             )
 
+    def interrupt_dead_runs(self, *, stalled_after: float | None = None) -> int:
+        """Close the runs whose worker or process died as `interrupted` (store/owners.py)."""
+        return interrupt_dead_runs(self.engine, stalled_after=stalled_after)
+
+    def runs_of_job(self, job_id: int) -> list[dict[str, Any]]:
+        """The runs a queued sync job made (more than one if a worker died under it)."""
+        self.interrupt_dead_runs()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sync_runs.select().where(sync_runs.c.job_id == job_id).order_by(sync_runs.c.id)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
     def runs(self, connection_id: str, limit: int = 20) -> list[dict[str, Any]]:
-        """The newest sync runs of a connection."""
+        """The newest sync runs of a connection (dead `running` ones shown `interrupted`)."""
+        self.interrupt_dead_runs()
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sync_runs.select()

@@ -36,6 +36,7 @@ __all__ = [
     "api_keys",
     "connections",
     "metadata",
+    "nonce_counters",
     "order_lines",
     "order_payments",
     "outbox",
@@ -228,6 +229,22 @@ sync_runs = Table(
     Column("requests", Integer, nullable=False, default=0),
     Column("summary", Text, nullable=False, default="{}"),
     Column("error", Text),
+    # the owner, to find runs whose process died (migration 0010): a queue job and its
+    # worker, or the host and pid of an in-process sync
+    Column("job_id", BigInteger),
+    Column("worker_id", BigInteger),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Index("ix_sync_runs_status", "status"),
+)
+
+#: one strictly increasing counter per scope (an iCash API key + warehouse, hashed)
+nonce_counters = Table(
+    "nonce_counters",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("last_nonce", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 quarantine = Table(

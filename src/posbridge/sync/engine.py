@@ -128,7 +128,9 @@ def build_connector(
     client = VendorClient(
         row.base_url, vendor=row.vendor, budget=budget, retry=retry, transport=transport
     )
-    return cls(settings, client)
+    connector = cls(settings, client)
+    connector.use_counters(store.nonces)  # iCash nonces, shared by every worker of a key
+    return connector
 
 
 def default_workers() -> int:

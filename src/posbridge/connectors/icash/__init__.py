@@ -1,7 +1,7 @@
 """iCash client API (Bulgaria / Albania): fiscal retail cloud with an HMAC-signed API.
 
 Every call is a signed form POST to `/clientapi/v1/<operation>`; the nonce grows across
-processes (a locked counter file, `wire.NonceFile`) and the session is renewed inside
+processes and machines (the store's shared counter, `wire.Nonces`) and the session is renewed inside
 the auth flow. Orders are read from `operations-list` (full operation records) by
 completion time with `offset`/`count` paging; documents by date; the catalogue, stores,
 registers, pay types and contragents are small full lists. Writes go through the sale
@@ -29,6 +29,7 @@ from posbridge.connectors.base import (
     FetchContext,
     Limits,
     Page,
+    SharedCounters,
     Stream,
 )
 from posbridge.connectors.fieldmap import Field
@@ -38,10 +39,13 @@ from posbridge.connectors.icash.commands import CAPABILITIES, execute_command
 from posbridge.connectors.icash.wire import (
     ICashAuth,
     ListPage,
-    NonceFile,
+    LocalCounters,
+    Nonces,
     decode_data,
     decode_list,
-    nonce_path,
+    legacy_nonce_path,
+    nonce_scope,
+    read_legacy_nonce,
 )
 from posbridge.model import (
     Customer,
@@ -59,7 +63,8 @@ PAGE = 100  # the documented maximum of `count`
 
 
 def default_state_dir() -> Path:
-    """Where nonce counters live: `POSBRIDGE_ICASH_STATE_DIR`; else beside the SQLite
+    """Where posbridge before the shared counter kept nonce files (read once on upgrade):
+    `POSBRIDGE_ICASH_STATE_DIR`; else beside the SQLite
     database of `POSBRIDGE_DATABASE_URL`; else `$XDG_STATE_HOME/posbridge`
     (`~/.local/state/posbridge`)."""
     explicit = os.environ.get("POSBRIDGE_ICASH_STATE_DIR")
@@ -82,7 +87,8 @@ class ICashSettings(BaseModel):
     user_id: str = SettingField(default="1", description="UserID of the API user")
     country: Literal["BG", "AL"] = SettingField(default="BG", description="BG or AL")
     state_dir: str | None = SettingField(
-        default=None, description="directory of the persisted nonce counter"
+        default=None,
+        description="directory of the old nonce counter file (read once, on upgrade)",
     )
     stock: bool = SettingField(default=True, description="read stock per item and store")
     overlap_seconds: int = SettingField(
@@ -110,7 +116,13 @@ class ICash(Connector):
         super().__init__(settings, http)
         self.config = settings
         directory = Path(settings.state_dir) if settings.state_dir else default_state_dir()
-        self.nonces = NonceFile(nonce_path(directory, settings.api_key, settings.warehouse_id))
+        legacy = legacy_nonce_path(directory, settings.api_key, settings.warehouse_id)
+        # Process-local until `use_counters` hands over the store's shared counter.
+        self.nonces = Nonces(
+            LocalCounters(),
+            nonce_scope(settings.api_key, settings.warehouse_id),
+            seed=partial(read_legacy_nonce, legacy),
+        )
         self.auth = ICashAuth(
             settings.api_key,
             settings.secret_key.get_secret_value(),
@@ -123,6 +135,10 @@ class ICash(Connector):
         self.currency_code = "ALL" if settings.country == "AL" else "BGN"
         self._rates: dict[str, Decimal] = {}
         self._units: dict[str, str] = {}
+
+    def use_counters(self, counters: SharedCounters) -> None:
+        """Nonces from the store, shared by every worker using this API key."""
+        self.nonces.counters = counters
 
     def effective_limits(self) -> Limits:
         from dataclasses import replace

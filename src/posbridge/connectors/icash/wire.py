@@ -1,25 +1,28 @@
-"""iCash client API on the wire: signature, persisted nonce, session auth flow, envelope.
+"""iCash client API on the wire: signature, shared nonce, session auth flow, envelope.
 
 Every request is a form POST carrying `api_key`, `nonce`, `signature`, `WareHouseID`,
 `UserID` and (after `login`) `ses`; `ICashAuth` adds them, logs in when it has no
 session and logs in again and replays once on "Session expired" / "Missing value for
-ses". The nonce must grow with every request of the API key, across processes and
-restarts: `NonceFile` keeps the last one in a small file under an exclusive `flock`,
-held until the answer is back, so two processes sharing one connection take turns and
-the server always sees their nonces in increasing order.
+ses". The nonce must grow with every request of the API key, across processes, machines
+and restarts: `Nonces` takes it from the store's shared counter (`store/nonces.py`),
+locked until the answer is back, so every worker sharing a key takes turns and the
+server sees their nonces in increasing order. "Invalid nonce" (a client outside the
+store ran ahead, or a clock behind the server's) resynchronises the counter past the
+refused nonce and the server's clock, and retries once; a second refusal is an error
+naming the clock skew, never a retry storm.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
-import os
 import threading
 import time
-from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -27,12 +30,12 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import msgspec
 
+from posbridge.connectors.base import SharedCounters
 from posbridge.errors import (
     AuthError,
     MalformedResponse,
     PosbridgeError,
     SessionExpired,
-    TransientError,
     VendorError,
     VendorValidationError,
 )
@@ -41,10 +44,15 @@ __all__ = [
     "ERRORS",
     "ICashAuth",
     "ListPage",
-    "NonceFile",
+    "LocalCounters",
+    "Nonces",
     "decode_data",
     "decode_list",
     "decode_record",
+    "legacy_nonce_path",
+    "nonce_scope",
+    "read_legacy_nonce",
+    "server_skew",
     "sign",
 ]
 
@@ -53,7 +61,8 @@ ERRORS: dict[str, type[PosbridgeError]] = {
     "Authentication Error": AuthError,
     "Session expired": SessionExpired,
     "Missing value for ses": SessionExpired,
-    "Invalid nonce": TransientError,
+    # refused after the auth flow's resync and one retry: not retried again (no storm)
+    "Invalid nonce": VendorError,
 }
 _SESSION_ERRORS = ("Session expired", "Missing value for ses")
 
@@ -64,36 +73,64 @@ def sign(secret: str, nonce: int | str, warehouse_id: int | str, api_key: str) -
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest().upper()
 
 
-class NonceFile:
-    """A strictly increasing nonce shared by every process using one API key.
+def nonce_scope(api_key: str, warehouse_id: str) -> str:
+    """The counter of one API key and warehouse, as a hash: the key is never stored."""
+    return hashlib.sha256(f"icash:{api_key}:{warehouse_id}".encode()).hexdigest()
 
-    The file holds the last nonce sent. `hold()` takes an exclusive lock (a thread lock
-    and `flock`), hands out max(last + 1, unix time) and keeps the lock until the
-    caller's request has been answered: a nonce is never reused, and a smaller nonce is
-    never sent after a larger one.
+
+def legacy_nonce_path(directory: Path, api_key: str, warehouse_id: str) -> Path:
+    """Where posbridge before the shared counter kept one key's last nonce (a file)."""
+    key = hashlib.sha256(f"{api_key}:{warehouse_id}".encode()).hexdigest()[:20]
+    return directory / f"icash-nonce-{key}"
+
+
+def read_legacy_nonce(path: Path) -> int:
+    """The last nonce in an old counter file, 0 when there is none (read once, on upgrade)."""
+    try:
+        text = path.read_text("ascii", "ignore").strip()
+    except OSError:
+        return 0
+    return int(text) if text.isdigit() else 0
+
+
+class LocalCounters:
+    """Process-local counters, for a connector without a store (rehearsals, docs).
+
+    Same contract as the store's `NonceCounters`, but shared by nobody else: only right
+    for a sandbox or a single short-lived process.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._thread_lock = threading.Lock()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, int] = {}
 
     @contextmanager
-    def hold(self) -> Iterator[int]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._thread_lock:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                text = os.pread(fd, 64, 0).decode("ascii", "ignore").strip()
-                last = int(text) if text.isdigit() else 0
-                nonce = max(last + 1, int(time.time()))
-                data = str(nonce).encode()
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, data, 0)
-                os.fsync(fd)
-                yield nonce
-            finally:
-                os.close(fd)  # releases the flock
+    def hold(self, scope: str, floor: int, seed: Callable[[], int] | None = None) -> Iterator[int]:
+        with self._lock:
+            if scope not in self._last:
+                self._last[scope] = seed() if seed is not None else 0
+            nonce = max(self._last[scope] + 1, floor)
+            self._last[scope] = nonce
+            yield nonce
+
+
+class Nonces:
+    """One API key's nonces: max(last + 1, unix time) from a counter every client of
+    the key shares, held until the request is answered so the server sees them in
+    increasing order, whatever each client's clock says."""
+
+    def __init__(
+        self,
+        counters: SharedCounters,
+        scope: str,
+        seed: Callable[[], int] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.counters, self.scope, self.seed, self.clock = counters, scope, seed, clock
+
+    def hold(self, floor: int = 0) -> AbstractContextManager[int]:
+        """The next nonce, at least `floor` (a resync) and this host's unix time."""
+        return self.counters.hold(self.scope, max(int(self.clock()), floor), self.seed)
 
 
 class _Envelope(msgspec.Struct):
@@ -129,7 +166,9 @@ def decode_record(raw: bytes) -> dict[str, Any]:
     return record
 
 
-def _raise(message: str, body: bytes) -> None:
+def _raise(message: str, response: httpx.Response) -> None:
+    if message == "Invalid nonce":
+        raise _nonce_refused(message, response)
     cls = ERRORS.get(message)
     if cls is None:
         wrong = message.startswith(("Wrong value for", "Missing value for")) or message.endswith(
@@ -154,7 +193,7 @@ def decode_raw_data(response: httpx.Response) -> bytes:
         return bytes(env.data)
     if env.error_message is None:
         raise MalformedResponse("icash: answer has neither status 1 nor error_message", body=body)
-    _raise(env.error_message, body)
+    _raise(env.error_message, response)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -186,13 +225,14 @@ class ICashAuth(httpx.Auth):
     requires_response_body = True
 
     def __init__(
-        self, api_key: str, secret: str, warehouse_id: str, user_id: str, nonces: NonceFile
+        self, api_key: str, secret: str, warehouse_id: str, user_id: str, nonces: Nonces
     ) -> None:
         self.api_key, self.secret = api_key, secret
         self.warehouse_id, self.user_id = warehouse_id, user_id
         self.nonces = nonces
         self.session: str | None = None
         self.logins = 0
+        self.resyncs = 0  # "Invalid nonce" answers met (each retried once)
         self._lock = threading.Lock()
 
     def _signed(
@@ -216,7 +256,18 @@ class ICashAuth(httpx.Auth):
     def _send(
         self, request: httpx.Request, fields: list[tuple[str, str]], url: httpx.URL
     ) -> Generator[httpx.Request, httpx.Response, httpx.Response]:
-        with self.nonces.hold() as nonce:
+        """Send once; on "Invalid nonce" resynchronise the counter and send once more."""
+        response = yield from self._send_with(request, fields, url, floor=0)
+        if _error_message(response) == "Invalid nonce":
+            self.resyncs += 1
+            floor = _resync_floor(response, self.nonces.clock())
+            response = yield from self._send_with(request, fields, url, floor=floor)
+        return response
+
+    def _send_with(
+        self, request: httpx.Request, fields: list[tuple[str, str]], url: httpx.URL, floor: int
+    ) -> Generator[httpx.Request, httpx.Response, httpx.Response]:
+        with self.nonces.hold(floor) as nonce:
             response = yield self._signed(request, fields, nonce, url)
             response.read()
         return response
@@ -269,8 +320,6 @@ class ICashAuth(httpx.Auth):
             if self.session is None:
                 return
             response = yield from self._send(request, fields, request.url)
-        elif message == "Invalid nonce":  # another client of the key ran ahead: once more
-            yield from self._send(request, fields, request.url)
 
 
 def _error_message(response: httpx.Response) -> str | None:
@@ -281,7 +330,43 @@ def _error_message(response: httpx.Response) -> str | None:
     return env.error_message if str(env.status) != "1" else None
 
 
-def nonce_path(directory: Path, api_key: str, warehouse_id: str) -> Path:
-    """The counter file of one API key and warehouse."""
-    key = hashlib.sha256(f"{api_key}:{warehouse_id}".encode()).hexdigest()[:20]
-    return directory / f"icash-nonce-{key}"
+#: a Date header further than this from our clock is not believed (a proxy, a bad box)
+_PLAUSIBLE_SKEW = 86_400
+
+
+def server_skew(response: httpx.Response, local: float | None = None) -> float | None:
+    """Seconds the server's clock (its Date header) is ahead of ours; None if unknown."""
+    try:
+        server = parsedate_to_datetime(response.headers["date"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if server.tzinfo is None:
+        server = server.replace(tzinfo=UTC)
+    now = time.time() if local is None else local
+    skew = server.timestamp() - now
+    return skew if abs(skew) <= _PLAUSIBLE_SKEW else None
+
+
+def _resync_floor(response: httpx.Response, local: float) -> int:
+    """The least nonce to try after "Invalid nonce": the server's clock when ours is
+    behind it (its other clients' nonces are its time plus a counter). The shared
+    counter already sits at the refused nonce, so the retry is above it anyway."""
+    skew = server_skew(response, local)
+    return int(local + skew) + 1 if skew is not None and skew > 0 else 0
+
+
+def _nonce_refused(message: str, response: httpx.Response | None) -> VendorError:
+    skew = server_skew(response) if response is not None else None
+    hint = (
+        f"; this host's clock is {abs(skew):.0f} s {'behind' if skew > 0 else 'ahead of'}"
+        " the server's (check NTP)"
+        if skew is not None and abs(skew) >= 60
+        else ""
+    )
+    return VendorError(
+        'icash: the server refused the nonce again after a resync ("Invalid nonce"): '
+        f"another client of this API key sends larger nonces{hint}",
+        vendor="icash",
+        vendor_code="invalid_nonce",
+        vendor_message=message,
+    )
