@@ -49,11 +49,11 @@ def test_every_command_has_help(command: str) -> None:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """An environment whose store is a fresh SQLite file."""
+def env(db_url: str) -> dict[str, str]:
+    """An environment whose store is a fresh database (SQLite file or PostgreSQL schema)."""
     return {
         **os.environ,
-        "POSBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "POSBRIDGE_DATABASE_URL": db_url,
         "POSBRIDGE_SECRET_KEY": "cli-test",
         "COLUMNS": "200",
     }

@@ -128,13 +128,13 @@ def test_oversized_bodies_are_refused_declared_or_streamed(api: httpx.Client) ->
     assert small.status_code == 201
 
 
-def test_a_revoked_key_stops_working(tmp_path: Path) -> None:
+def test_a_revoked_key_stops_working(db_url: str) -> None:
     """`posbridge key list` shows ids and prefixes only; `key revoke` makes the API answer 401."""
     from typer.testing import CliRunner
 
     from posbridge.cli import app as cli
 
-    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    url = db_url
     env = {"POSBRIDGE_DATABASE_URL": url, "POSBRIDGE_SECRET_KEY": "k", "COLUMNS": "200"}
     store = Store.open(url, Vault(b"k" * 32))
     account = create_account(store, "A")

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,9 +249,9 @@ def test_backfill_reads_a_window_without_moving_state(shop: Shop) -> None:
     assert shop.diffs() == []
 
 
-def test_cli_sandbox_connect_sync(tmp_path: Path) -> None:
+def test_cli_sandbox_connect_sync(db_url: str) -> None:
     """`posbridge sandbox avapos`, `connect avapos --set key=…` and `sync` work from the CLI."""
-    env = {**os.environ, "POSBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+    env = {**os.environ, "POSBRIDGE_DATABASE_URL": db_url,
            "POSBRIDGE_SECRET_KEY": "cli-test", "COLUMNS": "200"}  # fmt: skip
     cmd = [sys.executable, "-m", "posbridge"]
     proc = subprocess.Popen([*cmd, "sandbox", "avapos", "--days", "2", "--orders-per-day", "10"],

@@ -9,7 +9,6 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -273,12 +272,12 @@ def test_refresh_happens_before_expiry(op: Operator) -> None:
     conn.http.close()
 
 
-def test_cli_sandbox_connect_sync(tmp_path: Path) -> None:
+def test_cli_sandbox_connect_sync(db_url: str) -> None:
     """`posbridge sandbox smartnow`, `connect smartnow --set username=… --set password=…` and
     `sync` work from the CLI; the password never shows."""
     env = {
         **os.environ,
-        "POSBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "POSBRIDGE_DATABASE_URL": db_url,
         "POSBRIDGE_SECRET_KEY": "cli-test",
         "COLUMNS": "200",
     }

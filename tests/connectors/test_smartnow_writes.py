@@ -25,8 +25,8 @@ def box() -> Sandbox:
 
 
 @pytest.fixture
-def conn(box: Sandbox, sqlite_url: str, vault: Any) -> Iterator[tuple[SmartNow, Store]]:
-    store = Store.open(sqlite_url, vault)
+def conn(box: Sandbox, db_url: str, vault: Any) -> Iterator[tuple[SmartNow, Store]]:
+    store = Store.open(db_url, vault)
     with SandboxServer(box.app) as server:
         store.add_connection("sn", "smartnow", server.url + box.base_path, box.credentials, {})
         connector = build_connector(store, store.get_connection("sn"))

@@ -61,8 +61,8 @@ def test_sync_store_equals_world_and_rerun_is_quiet(store: Store, box: Sandbox) 
 
 
 @pytest.fixture
-def connector(box: Sandbox, sqlite_url: str) -> Iterator[WService]:
-    store = Store.open(sqlite_url, Vault(b"k" * 32))
+def connector(box: Sandbox, db_url: str) -> Iterator[WService]:
+    store = Store.open(db_url, Vault(b"k" * 32))
     with SandboxServer(box.app) as server:
         _connect(store, box, server.url)
         conn = build_connector(store, store.get_connection("shop"))
@@ -226,9 +226,9 @@ def test_catalogue_writes_and_deletes(box: Sandbox, connector: WService) -> None
     assert preview["body"]["notes"] == "posbridge:outbox-p"
 
 
-def test_transient_faults_are_retried(sqlite_url: str, box: Sandbox) -> None:
+def test_transient_faults_are_retried(db_url: str, box: Sandbox) -> None:
     """A 500 and a dropped connection mid-walk are retried: the store still equals the world."""
-    store = Store.open(sqlite_url, Vault(b"k" * 32))
+    store = Store.open(db_url, Vault(b"k" * 32))
     try:
         with SandboxServer(box.app) as server:
             cid = _connect(store, box, server.url)
@@ -241,11 +241,11 @@ def test_transient_faults_are_retried(sqlite_url: str, box: Sandbox) -> None:
         store.close()
 
 
-def test_wrong_password_is_an_auth_error_without_retries(sqlite_url: str, box: Sandbox) -> None:
+def test_wrong_password_is_an_auth_error_without_retries(db_url: str, box: Sandbox) -> None:
     """A refused login stops at once (AuthError), with a single login attempt."""
     from posbridge.errors import AuthError
 
-    store = Store.open(sqlite_url, Vault(b"k" * 32))
+    store = Store.open(db_url, Vault(b"k" * 32))
     try:
         with SandboxServer(box.app) as server:
             creds = {**box.credentials, "password": "sbagliata"}
