@@ -49,10 +49,26 @@ def _settings(database_url: str | None) -> AppSettings:
     return settings
 
 
+#: stores a command opened, closed when it ends (their pools hold database connections)
+_OPEN_STORES: list[Any] = []
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    ctx.call_on_close(_close_stores)
+
+
+def _close_stores() -> None:
+    while _OPEN_STORES:
+        _OPEN_STORES.pop().close()
+
+
 def _store(database_url: str | None) -> Any:
     from posbridge.app import open_store
 
-    return open_store(_settings(database_url))
+    store = open_store(_settings(database_url))
+    _OPEN_STORES.append(store)
+    return store
 
 
 def _parse_sets(pairs: list[str]) -> dict[str, str]:
