@@ -672,6 +672,12 @@ def main() -> None:
         err.print(f"[red]error:[/] {exc.message}")
         sys.exit(2)
     except SQLAlchemyError as exc:
+        from posbridge.store.dberrors import storage_error
+
+        problem = storage_error(exc)
+        if problem is not None:
+            err.print(f"[red]error:[/] {problem.message}")
+            sys.exit(2)
         err.print(
             f"[red]error:[/] database problem: {getattr(exc, 'orig', exc)} "
             "(check --database-url / POSBRIDGE_DATABASE_URL)"
@@ -685,9 +691,15 @@ def main() -> None:
     except Exception as exc:  # click usage errors arrive here in standalone_mode=False
         import click
 
+        from posbridge.store.dberrors import storage_error
+
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
+        problem = storage_error(exc)  # a driver error that SQLAlchemy did not wrap
+        if problem is not None:
+            err.print(f"[red]error:[/] {problem.message}")
+            sys.exit(2)
         raise
 
 

@@ -137,6 +137,12 @@ class RequestBudget:
             delta, self.saved = self.used - self.saved, self.used
             return delta
 
+    def give_back(self, delta: int) -> None:
+        """`unsaved` handed out `delta` but the transaction adding it rolled back: hand it
+        out again next time, so a retried page commit still counts its requests."""
+        with self._lock:
+            self.saved = max(0, self.saved - delta)
+
     def exhaust(self, until: datetime | None) -> None:
         """The vendor said the quota is gone until `until` (it counts what we cannot see)."""
         with self._lock:
