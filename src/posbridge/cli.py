@@ -427,6 +427,20 @@ def key_revoke(
     console.print(f"revoked {key_id}")
 
 
+@app.command("erase-customer")
+def erase_customer_cmd(
+    customer_id: Annotated[str, typer.Argument(help="The customer's posbridge id (cus_…).")],
+    database_url: DbOption = None,
+) -> None:
+    """Erase one customer's personal data from records, raw payloads and API documents;
+    sales and totals are kept. Erase it in the POS too, or a change there brings it back."""
+    from posbridge.erasure import erase_customer
+
+    store = _store(database_url)
+    done = erase_customer(store, customer_id, [c.id for c in store.list_connections()])
+    console.print(f"erased {done.customer_id}: {done.records_scrubbed} records scrubbed")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
