@@ -464,11 +464,11 @@ def serve(
 
 def _deliver_webhooks(store: Any, stop: threading.Event) -> None:
     """Background delivery of queued webhook events while the API serves."""
-    import httpx
 
+    from posbridge.netguard import guarded_client
     from posbridge.webhooks import deliver_due
 
-    with httpx.Client(timeout=10, follow_redirects=False) as client:
+    with guarded_client() as client:
         while not stop.is_set():
             try:
                 deliver_due(store, client)
