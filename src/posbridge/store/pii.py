@@ -3,7 +3,8 @@
 PCI DSS 3.4.1 allows at most the first six and last four digits of a PAN to be shown, and
 3.5.1 wants the rest unreadable wherever it is stored — raw payload copies included. POS
 payloads carry card numbers in free text (a payment remark, an invoice note). A PAN here
-is a run of 13–19 digits (single spaces or dashes may group them) that starts with 2–6
+is a run of 13–19 digits, unbroken or grouped as cards print them (4-4-4-4[-3], 4-6-5,
+4-6-4, by spaces or dashes; other groupings are fiscal or document numbers), that starts with 2–6
 (the card networks' major industry identifiers) and passes the Luhn check; a bare run of
 exactly 13 digits is a barcode (EAN-13, in-store and loyalty codes), not a card — 13-digit
 PANs left circulation long ago — and so is a grouped one that is a valid EAN-13. A PAN
@@ -18,7 +19,13 @@ from typing import Any
 
 __all__ = ["has_pan", "luhn_ok", "mask_pans", "mask_pans_in"]
 
-_RUN = r"(?<![0-9.,])[2-6](?:[ -]?[0-9]){12,18}(?![0-9]|[.,][0-9])"
+_RUN = (
+    r"(?<![0-9.,])(?:"
+    r"[2-6][0-9]{12,18}"  # unbroken
+    r"|[2-6][0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{3})?"  # 4-4-4-4(-3)
+    r"|[2-6][0-9]{3}([ -])[0-9]{6}\2[0-9]{4,5}"  # 4-6-5 (Amex), 4-6-4 (Diners)
+    r")(?![0-9]|[.,][0-9])"
+)
 _RUN_BYTES = re.compile(_RUN.encode())
 _RUN_TEXT = re.compile(_RUN)
 _SEPARATORS = re.compile(r"[ -]")
