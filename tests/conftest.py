@@ -15,6 +15,9 @@ from posbridge.store.crypto import Vault
 from posbridge.store.repo import Store
 
 POSTGRES_URL = os.environ.get("POSBRIDGE_TEST_POSTGRES_URL")
+# Tests deliver webhooks to receivers on 127.0.0.1, as a local demo does; the SSRF tests
+# pass their own strict policy (tests/test_ssrf.py).
+os.environ.setdefault("POSBRIDGE_ALLOW_LOOPBACK_TARGETS", "1")
 
 
 @pytest.fixture(autouse=True)

@@ -63,6 +63,7 @@ def tenants(store: Store) -> Iterator[Tenants]:
         ids = {
             "connection_id": cid,
             "record_id": ca.get("/v1/orders", params={"limit": 1}).json()["data"][0]["id"],
+            "customer_id": ca.get("/v1/customers", params={"limit": 1}).json()["data"][0]["id"],
             "webhook_id": hook["id"],
             "command_id": command["outbox_id"],
         }

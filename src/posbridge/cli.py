@@ -479,6 +479,20 @@ def key_revoke(
     console.print(f"revoked {key_id}")
 
 
+@app.command("erase-customer")
+def erase_customer_cmd(
+    customer_id: Annotated[str, typer.Argument(help="The customer's posbridge id (cus_…).")],
+    database_url: DbOption = None,
+) -> None:
+    """Erase one customer's personal data from records, raw payloads and API documents;
+    sales and totals are kept. Erase it in the POS too, or a change there brings it back."""
+    from posbridge.erasure import erase_customer
+
+    store = _store(database_url)
+    done = erase_customer(store, customer_id, [c.id for c in store.list_connections()])
+    console.print(f"erased {done.customer_id}: {done.records_scrubbed} records scrubbed")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -502,11 +516,11 @@ def serve(
 
 def _deliver_webhooks(store: Any, stop: threading.Event) -> None:
     """Background delivery of queued webhook events while the API serves."""
-    import httpx
 
+    from posbridge.netguard import guarded_client
     from posbridge.webhooks import deliver_due
 
-    with httpx.Client(timeout=10, follow_redirects=False) as client:
+    with guarded_client() as client:
         while not stop.is_set():
             try:
                 deliver_due(store, client)
@@ -724,6 +738,12 @@ def main() -> None:
         err.print(f"[red]error:[/] {exc.message}")
         sys.exit(2)
     except SQLAlchemyError as exc:
+        from posbridge.store.dberrors import storage_error
+
+        problem = storage_error(exc)
+        if problem is not None:
+            err.print(f"[red]error:[/] {problem.message}")
+            sys.exit(2)
         err.print(
             f"[red]error:[/] database problem: {getattr(exc, 'orig', exc)} "
             "(check --database-url / POSBRIDGE_DATABASE_URL)"
@@ -737,9 +757,15 @@ def main() -> None:
     except Exception as exc:  # click usage errors arrive here in standalone_mode=False
         import click
 
+        from posbridge.store.dberrors import storage_error
+
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
+        problem = storage_error(exc)  # a driver error that SQLAlchemy did not wrap
+        if problem is not None:
+            err.print(f"[red]error:[/] {problem.message}")
+            sys.exit(2)
         raise
 
 

@@ -15,11 +15,15 @@ Classes are named by what the caller does about them::
     │   └── SessionExpired          the auth flow renews and replays once
     ├── QuotaExhausted              stop the connection until reset_at; the scheduler waits
     ├── VendorError                 request rejected or unsupported; fatal for that stream
-    │   └── VendorValidationError   a write was refused for a field (CloudPOS 2001-2008)
+    │   ├── VendorValidationError   a write was refused for a field (CloudPOS 2001-2008)
+    │   └── UpstreamResponseRejected  an answer too big or too slow to accept (never retried)
     ├── RecordError                 one record; quarantined, the sync continues
     │   └── MappingError
     └── UsageError                  bad input from our own user (CLI/API); says what to fix
         ├── StoreError
+        │   ├── DatabaseFull        the disk (or quota) under the database is full
+        │   ├── DatabaseReadOnly    the database refuses writes (read-only file or disk)
+        │   └── DatabaseUnavailable the server is down, restarting or unreachable
         └── SyncError
             └── CursorError         a stored stream cursor is corrupt or beyond the vendor's data
 
@@ -40,6 +44,9 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "CursorError",
+    "DatabaseFull",
+    "DatabaseReadOnly",
+    "DatabaseUnavailable",
     "LockedOut",
     "MalformedResponse",
     "MappingError",
@@ -54,6 +61,7 @@ __all__ = [
     "StoreError",
     "SyncError",
     "TransientError",
+    "UpstreamResponseRejected",
     "UsageError",
     "VendorError",
     "VendorValidationError",
@@ -164,6 +172,11 @@ class VendorValidationError(VendorError):
     """A write was refused because of a field; the vendor's code and text are kept."""
 
 
+class UpstreamResponseRejected(VendorError):
+    """The vendor's answer was refused unread (over the size or time cap): asking again would
+    only fetch it again, so it is not retried (RELIABILITY.md scenario 27)."""
+
+
 class RecordError(PosbridgeError):
     """One record cannot be used; it is quarantined and the sync continues."""
 
@@ -178,6 +191,18 @@ class UsageError(PosbridgeError):
 
 class StoreError(UsageError):
     """The database cannot be used (missing, read-only, full, wrong schema)."""
+
+
+class DatabaseFull(StoreError):
+    """No space left for the database: nothing more can be committed until space is freed."""
+
+
+class DatabaseReadOnly(StoreError):
+    """The database (file, disk or server) refuses writes."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database server cannot be reached (down, restarting); a retry may succeed."""
 
 
 class SyncError(UsageError):

@@ -174,11 +174,10 @@ def build_app(store: Store, options: FleetOptions | None = None) -> procrastinat
         priority=HOUSEKEEPING,
     )
     def webhooks(timestamp: int) -> int:
-        import httpx
-
+        from posbridge.netguard import guarded_client
         from posbridge.webhooks import deliver_due
 
-        with httpx.Client(timeout=10, follow_redirects=False) as client:
+        with guarded_client() as client:
             return deliver_due(store, client)
 
     @app.periodic(cron="17 * * * *", periodic_id="cleanup")

@@ -25,6 +25,7 @@ import msgspec
 import sqlalchemy as sa
 
 from posbridge.errors import PosbridgeError, UsageError
+from posbridge.netguard import OutboundPolicy, TargetRefused, check_url
 from posbridge.store.repo import Store
 from posbridge.store.tables import webhook_deliveries, webhook_events, webhook_subscriptions
 
@@ -99,6 +100,7 @@ def create_subscription(
         raise UsageError(f"unknown event types {unknown}; choose from {', '.join(EVENT_TYPES)}")
     if not url.startswith(("https://", "http://")):
         raise UsageError("webhook url must be http(s)")
+    check_url(url)  # no private, loopback or metadata targets (checked again when sent)
     sub_id = "whk_" + secrets.token_hex(8)
     secret = "whsec_" + secrets.token_urlsafe(24)
     with store.engine.begin() as conn:
@@ -185,10 +187,21 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def deliver_due(
-    store: Store, client: httpx.Client, *, now: datetime | None = None, limit: int = 200
+    store: Store,
+    client: httpx.Client,
+    *,
+    now: datetime | None = None,
+    limit: int = 200,
+    policy: OutboundPolicy | None = None,
 ) -> int:
-    """Send due deliveries in event order per subscription; returns how many succeeded."""
+    """Send due deliveries in event order per subscription; returns how many succeeded.
+
+    Each URL is checked against the outbound policy again before sending (its DNS may
+    have changed since the subscription); `netguard.guarded_client` checks the address
+    it actually connects to as well.
+    """
     now = now or datetime.now(UTC)
+    policy = policy or OutboundPolicy.from_env()
     d, e, s = webhook_deliveries.c, webhook_events.c, webhook_subscriptions.c
     q = (
         sa.select(
@@ -235,6 +248,7 @@ def deliver_due(
         secret = store.vault.decrypt(r.secret, context=r.subscription_id).decode()
         error: str | None = None
         try:
+            check_url(r.url, policy)
             response = client.post(
                 r.url,
                 content=body,
@@ -248,6 +262,8 @@ def deliver_due(
                 error = f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}"
+        except TargetRefused as exc:
+            error = exc.message
         with store.engine.begin() as conn:
             if error is None:
                 conn.execute(

@@ -28,6 +28,7 @@ from posbridge.api.reconciliation import reconcile
 from posbridge.api.reports import Group, heat_map, revenue
 from posbridge.api.webhook_routes import add_webhook_routes
 from posbridge.api.writes import add_write_routes
+from posbridge.erasure import erase_customer
 from posbridge.errors import UsageError
 from posbridge.export import EXPORTABLE, record_document
 from posbridge.store.accounts import LOCALES, KeyCache, TenantScopes, get_account, set_locale
@@ -108,6 +109,24 @@ def create_app(store: Store, *, max_body_bytes: int = 1_048_576) -> FastAPI:
     add_webhook_routes(app, store, tenant, _json)
     add_receiver_routes(app, store)
     add_ops_routes(app, store, tenant, _json)
+
+    @app.delete(
+        "/v1/customers/{customer_id}/personal-data",
+        summary="Erase a customer's personal data everywhere it is stored; sales are kept",
+    )
+    def erase_personal_data(customer_id: str, account: Tenant) -> Response:
+        try:
+            done = erase_customer(store, customer_id, tenant_connections(account))
+        except UsageError:
+            raise ProblemError(404, "not_found", "No such customer") from None
+        return _json(
+            {
+                "object": "erasure",
+                "customer_id": done.customer_id,
+                "records_scrubbed": done.records_scrubbed,
+                "erased_at": done.erased_at.isoformat(),
+            }
+        )
 
     @app.get("/v1/account", summary="The calling tenant: id, name and dashboard locale")
     def get_account_route(account: Tenant) -> Response:

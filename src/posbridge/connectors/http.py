@@ -15,6 +15,7 @@ import logging
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -33,11 +34,25 @@ from posbridge.errors import (
     RateLimited,
     ServerError,
     TransientError,
+    UpstreamResponseRejected,
 )
 
-__all__ = ["RequestBudget", "RetryPolicy", "VendorClient", "parse_retry_after", "server_now"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "MAX_RESPONSE_SECONDS",
+    "RequestBudget",
+    "RetryPolicy",
+    "VendorClient",
+    "parse_retry_after",
+    "server_now",
+]
 
 T = TypeVar("T")
+
+#: the largest vendor answer read (a page of 1,000 orders is ~1 MB; full catalogues a few MB)
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: the longest an answer's body may take to arrive once its headers came
+MAX_RESPONSE_SECONDS = 120.0
 
 #: query parameters whose values are credentials (some vendors put keys in the URL)
 _SECRET_PARAM = re.compile(
@@ -137,6 +152,12 @@ class RequestBudget:
             delta, self.saved = self.used - self.saved, self.used
             return delta
 
+    def give_back(self, delta: int) -> None:
+        """`unsaved` handed out `delta` but the transaction adding it rolled back: hand it
+        out again next time, so a retried page commit still counts its requests."""
+        with self._lock:
+            self.saved = max(0, self.saved - delta)
+
     def exhaust(self, until: datetime | None) -> None:
         """The vendor said the quota is gone until `until` (it counts what we cannot see)."""
         with self._lock:
@@ -217,8 +238,12 @@ class VendorClient:
         timeout: float | None = None,
         transport: httpx.BaseTransport | None = None,
         auth: httpx.Auth | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_response_seconds: float = MAX_RESPONSE_SECONDS,
     ) -> None:
         self.vendor = vendor
+        self.max_response_bytes = max_response_bytes
+        self.max_response_seconds = max_response_seconds
         self.budget = budget or RequestBudget(limit=None)
         self.retry = retry or RetryPolicy()
         self.requests_made = 0
@@ -259,6 +284,45 @@ class VendorClient:
                 return False
             return exc.retry_after
         return True
+
+    def _read_capped(self, response: httpx.Response) -> httpx.Response:
+        """The answer read whole, unless it exceeds the size or time cap: a vendor (or a
+        URL pointing elsewhere) must not exhaust memory or hold a worker forever."""
+        limit, started = self.max_response_bytes, time.monotonic()
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._rejected(f"declares {int(declared):,} bytes", response)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():  # decoded: a compressed bomb counts unpacked
+            size += len(chunk)
+            if size > limit:
+                raise self._rejected(f"is over {limit:,} bytes", response)
+            if time.monotonic() - started > self.max_response_seconds:
+                raise self._rejected(
+                    f"took over {self.max_response_seconds:g} s to read ({size:,} bytes so far)",
+                    response,
+                )
+            chunks.append(chunk)
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=response.request,
+        )
+
+    def _rejected(self, what: str, response: httpx.Response) -> UpstreamResponseRejected:
+        return UpstreamResponseRejected(
+            f"{self.vendor}: the answer {what}; refused unread (cap "
+            f"{self.max_response_bytes:,} bytes / {self.max_response_seconds:g} s)",
+            vendor=self.vendor,
+            http_status=response.status_code,
+        )
 
     def request(
         self,
@@ -304,7 +368,12 @@ class VendorClient:
         self.budget.spend(write=write)
         self.requests_made += 1
         try:
-            response = self._client.request(method, url, params=params, data=data, json=json)
+            request = self._client.build_request(method, url, params=params, data=data, json=json)
+            response = self._client.send(request, stream=True)
+            try:
+                response = self._read_capped(response)
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise NetworkError(f"{self.vendor}: timed out ({type(exc).__name__})") from None
         except httpx.TransportError as exc:

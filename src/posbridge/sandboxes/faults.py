@@ -80,6 +80,9 @@ class Faults:
     truncate_next: int = 0
     html_next: int = 0
     reset_next: int = 0
+    #: the next N answers stream an endless body (a 200 that never ends: no length, chunks
+    #: of spaces forever) — the client must cap size and time (RELIABILITY.md scenario 27)
+    endless_next: int = 0
     malformed_orders: set[int] = field(default_factory=set)
     malformed_kind: str = "bad_amount"
     drop_orders: set[int] = field(default_factory=set)
@@ -110,6 +113,7 @@ class Faults:
         "hang_ms",
         "repeat_previous",
         "change_between_pages",
+        "endless_next",
     )
     _PRIVATE: ClassVar[frozenset[str]] = frozenset({"_lock", "_last_page", "arrivals"})
 
@@ -332,6 +336,17 @@ class FaultMiddleware:
         if f.take("html_next"):
             await _answer(send, 200, _html(200), b"text/html; charset=utf-8")
             return
+        if f.take("endless_next"):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b'{"data":[', "more_body": True})
+            await _endless(receive, send)
+            return
         if f.take("truncate_next"):
             start, body = await _capture(self.app, scope, receive)
             cut = body[: len(body) // 2]
@@ -367,6 +382,27 @@ async def _until_disconnect(receive: Receive, limit: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def _endless(receive: Receive, send: Send) -> None:
+    """Chunks of spaces until the client hangs up (or, as a safety net, 4 GiB)."""
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.create_task(watch())
+    chunk = b" " * 65536
+    try:
+        for _ in range(65536):
+            if gone.is_set():
+                return
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await asyncio.sleep(0)
+    finally:
+        watcher.cancel()
 
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[Message, bytes]:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from posbridge.errors import StoreError
+from posbridge.store.dberrors import storage_error
 
 __all__ = ["create_db_engine", "include_name", "migrate", "schema_is_current"]
 
@@ -51,6 +52,8 @@ def create_db_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         database = engine.url.database
+        if database and database.startswith("file:") and engine.url.query.get("uri"):
+            database = database[len("file:") :]  # an SQLite URI (`?mode=ro&uri=true`)
         if database and database != ":memory:":
             parent = Path(database).parent
             if not parent.exists():
@@ -78,6 +81,9 @@ def migrate(engine: Engine) -> None:
         with engine.begin() as connection:
             command.upgrade(_alembic_config(connection), "head")
     except OperationalError as exc:
+        problem = storage_error(exc, engine)
+        if problem is not None:
+            raise problem from None
         raise StoreError(f"cannot open or migrate the database: {exc.orig}") from None
 
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 import msgspec
+import stamina
+from sqlalchemy.exc import DBAPIError
 
 from posbridge.connectors import REGISTRY
 from posbridge.connectors.base import Connector, FetchContext, Page, Stream
@@ -35,12 +37,16 @@ from posbridge.errors import (
     AuthError,
     ConfigError,
     CursorError,
+    DatabaseUnavailable,
     LockedOut,
     PosbridgeError,
     QuotaExhausted,
     RateLimited,
+    StoreError,
     SyncError,
 )
+from posbridge.store.dberrors import storage_error
+from posbridge.store.records import PageWrite
 from posbridge.store.repo import ConnectionRow, Store
 from posbridge.store.rollups import refresh as refresh_rollups
 from posbridge.sync.planner import plan_intervals
@@ -298,10 +304,14 @@ class SyncEngine:
                 )
                 if stop:
                     break
+        except StoreError as exc:
+            connector.http.close()
+            self._record_store_failure(run_id, row.id, budget, connector.http.requests_made, exc)
+            raise
         finally:
             connector.http.close()
-            # Reports read per-day rollups: bring the days this run touched up to date.
-            refresh_rollups(self.store.engine, [row.id])
+        # Reports read per-day rollups: bring the days this run touched up to date.
+        refresh_rollups(self.store.engine, [row.id])
         result.requests = connector.http.requests_made
         self._persist_budget(row.id, budget)
         failed = [s for s in result.streams if s.status in ("failed", "stopped")]
@@ -412,7 +422,7 @@ class SyncEngine:
                     mapped = prepare_page(spec, page.records, page.raw, page.state)
             else:
                 mapped = pending
-            self._commit_page(
+            self._commit_retrying(
                 row,
                 connector,
                 stream,
@@ -470,6 +480,8 @@ class SyncEngine:
             self._stop_connection(row, exc)
             outcome.status, outcome.error, outcome.error_kind = "stopped", exc.message, exc.kind
             return True
+        except StoreError:
+            raise  # the database itself failed: no other stream can commit either
         except RateLimited as exc:
             if exc.retry_after is None or exc.retry_after <= connector.http.retry.max_inline_wait:
                 outcome.status, outcome.error, outcome.error_kind = "failed", exc.message, exc.kind
@@ -497,6 +509,9 @@ class SyncEngine:
             self._record_stream_error(row, stream, exc.message)
             return False
         except Exception as exc:  # a bug in one stream must not fail the others
+            problem = storage_error(exc, self.store.engine)
+            if problem is not None:
+                raise problem from exc
             log.exception("stream %s of %s crashed", stream.name, row.name)
             outcome.status, outcome.error, outcome.error_kind = (
                 "failed",
@@ -521,9 +536,61 @@ class SyncEngine:
         *,
         save_state: bool,
     ) -> None:
-        """One transaction: records, derived records, quarantine, stream state, budget."""
+        """One transaction: records, derived records, quarantine, stream state, budget.
+
+        Nothing outside the database changes before the commit, so a failed commit can be
+        retried with the same page (`_commit_retrying`).
+        """
         now = self.clock()
+        budget = connector.http.budget
+        day = None if budget.day is None else budget.day.isoformat()
+        requests = budget.unsaved() if day is not None else 0
+        fixed: list[str] = []
+        try:
+            written = self._write_page(
+                row, stream, mapped, run_id, quarantined, fixed, (day, requests), now, save_state
+            )
+        except BaseException:
+            budget.give_back(requests)
+            raise
+        quarantined.difference_update(fixed)
         outcome.fetched += mapped.fetched
+        outcome.inserted += written.inserted
+        outcome.updated += written.updated
+        outcome.unchanged += written.unchanged
+        outcome.quarantined += len(mapped.bad)
+        if seen is not None:
+            seen.update(mapped.good_ids)
+            seen.update(sid for sid, *_ in mapped.bad if sid is not None)
+
+    def _commit_retrying(self, *args: Any, **kwargs: Any) -> None:
+        """Commit a page, retrying it while the database is unavailable (a PostgreSQL
+        restart or failover); the page is kept in memory, so nothing is fetched twice."""
+        for attempt in stamina.retry_context(
+            on=DatabaseUnavailable, attempts=8, timeout=60.0, wait_initial=0.25, wait_max=5.0
+        ):
+            with attempt:
+                try:
+                    self._commit_page(*args, **kwargs)
+                except Exception as exc:
+                    problem = storage_error(exc, self.store.engine)
+                    if problem is None:
+                        raise
+                    raise problem from exc
+
+    def _write_page(
+        self,
+        row: ConnectionRow,
+        stream: Stream,
+        mapped: MappedPage,
+        run_id: int,
+        quarantined: set[str],
+        fixed: list[str],
+        requests: tuple[str | None, int],
+        now: datetime,
+        save_state: bool,
+    ) -> PageWrite:
+        """The page's one transaction; `fixed` collects the quarantined ids it resolved."""
         with self.store.engine.begin() as conn:
             main, *derived = mapped.tables
             written = self.store.writer.apply(conn, row.id, main)
@@ -554,10 +621,9 @@ class SyncEngine:
                     now,
                 )
             if quarantined:
-                fixed = [sid for sid in mapped.good_ids if sid in quarantined]
+                fixed.extend(sid for sid in mapped.good_ids if sid in quarantined)
                 if fixed:
                     self.store.resolve_quarantined(conn, row.id, stream.name, fixed, now)
-                    quarantined.difference_update(fixed)
             if save_state:
                 self.store.put_state(
                     conn,
@@ -567,16 +633,10 @@ class SyncEngine:
                     now,
                     records=written.inserted + written.updated,
                 )
-            budget = connector.http.budget
-            if budget.day is not None:
-                self.store.put_budget(conn, row.id, budget.day.isoformat(), budget.unsaved())
-        outcome.inserted += written.inserted
-        outcome.updated += written.updated
-        outcome.unchanged += written.unchanged
-        outcome.quarantined += len(mapped.bad)
-        if seen is not None:
-            seen.update(mapped.good_ids)
-            seen.update(sid for sid, *_ in mapped.bad if sid is not None)
+            day, spent = requests
+            if day is not None:
+                self.store.put_budget(conn, row.id, day, spent)
+        return written
 
     def _pages(self, pages: Iterator[Page]) -> Iterable[Page]:
         return Prefetcher(pages) if self.pipeline else pages
@@ -627,6 +687,17 @@ class SyncEngine:
             self.store.set_status(row.id, "needs_attention", exc.message, deferred_until=exc.until)
         elif isinstance(exc, ConfigError):
             self.store.set_status(row.id, "needs_attention", exc.message)
+
+    def _record_store_failure(
+        self, run_id: int, connection_id: str, budget: RequestBudget, requests: int, exc: StoreError
+    ) -> None:
+        """Mark the run failed and save the requests spent, if the database still lets us
+        (a full disk often has room for an update in place; a server that is down has not)."""
+        try:
+            self._persist_budget(connection_id, budget)
+            self.store.finish_run(run_id, "failed", requests, {}, exc.message, self.clock())
+        except DBAPIError:
+            log.warning("could not record run %s as failed: the database refused it", run_id)
 
     def _record_stream_error(self, row: ConnectionRow, stream: Stream, message: str) -> None:
         with self.store.engine.begin() as conn:

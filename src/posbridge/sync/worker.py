@@ -21,6 +21,7 @@ import msgspec
 
 from posbridge.errors import PosbridgeError
 from posbridge.model import Record
+from posbridge.store.pii import mask_pans, mask_pans_in
 from posbridge.store.rows import PreparedTable, RowBuilder
 
 __all__ = ["MappedPage", "PageSpec", "new_pool", "prepare_page", "warm_up"]
@@ -82,10 +83,17 @@ def prepare_page(
     page = MappedPage(fetched=len(raws), state=state)
     good: list[tuple[Record, bytes]] = []
     related: dict[tuple[str, str], tuple[Record, bytes]] = {}
-    for index, raw in enumerate(raws):
+    for index, original in enumerate(raws):
         raw_dict: Any = None
+        # Card numbers are masked before anything is mapped or kept (store/pii.py).
+        raw = mask_pans(original)
         try:
-            raw_dict = records[index] if records is not None else spec.decode(raw)  # type: ignore[misc]
+            if records is None:
+                raw_dict = spec.decode(raw)  # type: ignore[misc]
+            elif raw is original:
+                raw_dict = records[index]
+            else:
+                raw_dict = mask_pans_in(records[index])
             record = spec.to_model(raw_dict)
         except _MAPPING_ERRORS as exc:
             sid = raw_dict.get(spec.source_key) if isinstance(raw_dict, dict) else None
