@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import random
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from posbridge.connectors.icash.wire import NonceFile, sign
 from posbridge.sandboxes.icash import create_sandbox
@@ -26,6 +30,18 @@ with VendorClient(url, vendor="icash") as http:
         conn.call("get-pay-types")
 """
 
+_LOOPING_CHILD = """
+import sys
+from pathlib import Path
+from posbridge.connectors.icash.wire import NonceFile
+
+nonces = NonceFile(Path(sys.argv[1]))
+print("ready", flush=True)
+while True:
+    with nonces.hold():
+        pass
+"""
+
 
 def test_signature_matches_the_documented_vector() -> None:
     """The vendor-notes test vector signs to the documented 64 upper-case hex characters."""
@@ -43,6 +59,34 @@ def test_nonce_survives_a_restart(tmp_path: Path) -> None:
     path.write_text(str(first + 10_000))  # as if many requests ran in the last seconds
     with NonceFile(path).hold() as after_restart:
         assert after_restart == first + 10_001
+
+
+@pytest.mark.slow
+def test_a_process_killed_while_taking_a_nonce_leaves_a_valid_counter(tmp_path: Path) -> None:
+    """SIGKILL at random points of `hold()` never leaves an empty or smaller counter.
+
+    Regression: the file was truncated before the new nonce was written; a kill between the
+    two (most kills, on a disk where the truncate waits for the last fsync) left it empty,
+    the next process restarted at the unix time, below nonces already sent, and the vendor
+    refused every request with "Invalid nonce" (found by the crash test of every vendor).
+    """
+    path, rng, last = tmp_path / "nonce", random.Random(7), 0
+    for _ in range(6):
+        child = subprocess.Popen(
+            [sys.executable, "-c", _LOOPING_CHILD, str(path)], stdout=subprocess.PIPE
+        )
+        assert child.stdout is not None
+        assert child.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.005, 0.05))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        text = path.read_text().strip()
+        assert text.isdigit(), f"counter file holds {text!r} after a kill"
+        assert int(text) >= last
+        last = int(text)
+    with NonceFile(path).hold() as after:
+        assert after == last + 1 or after == int(time.time())
 
 
 def test_two_processes_never_send_a_reused_or_smaller_nonce(tmp_path: Path) -> None:

@@ -64,6 +64,10 @@ def sign(secret: str, nonce: int | str, warehouse_id: int | str, api_key: str) -
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest().upper()
 
 
+#: digits of the stored nonce (zero-padded; a unix time has 10)
+_NONCE_WIDTH = 20
+
+
 class NonceFile:
     """A strictly increasing nonce shared by every process using one API key.
 
@@ -87,9 +91,10 @@ class NonceFile:
                 text = os.pread(fd, 64, 0).decode("ascii", "ignore").strip()
                 last = int(text) if text.isdigit() else 0
                 nonce = max(last + 1, int(time.time()))
-                data = str(nonce).encode()
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, data, 0)
+                # One fixed-width write over the old value, never a truncate first: a process
+                # killed here leaves the old nonce or the new one, never an empty file (which
+                # restarted the counter at the clock, below nonces already sent).
+                os.pwrite(fd, str(nonce).rjust(_NONCE_WIDTH, "0").encode(), 0)
                 os.fsync(fd)
                 yield nonce
             finally:
