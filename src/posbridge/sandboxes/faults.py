@@ -4,7 +4,9 @@ Real vendor APIs time out, answer 5xx, rate-limit, cut bodies short, serve HTML 
 pages with status 200 and, now and then, return records a client cannot map. A
 `Faults` object holds the knobs (set from Python or `POST /_sandbox/faults`);
 `FaultMiddleware` applies the transport-level ones to vendor requests; `malform` lets
-a vendor app corrupt the records named in `malformed_orders`.
+a vendor app corrupt the records named in `malformed_orders` the way `malformed_kind`
+says. Each sandbox sets `supported_kinds` to the kinds its records can carry (no
+`currency_mismatch` where records name no currency) and refuses the others.
 
 "Next N" knobs are counters that decrement as they fire. When several are armed, one
 request consumes at most one, in this order: hang, stall, reset, fail, rate limit, HTML,
