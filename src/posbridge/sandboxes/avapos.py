@@ -113,7 +113,10 @@ class AvaPOSState:
                 raise ApiError(ERR_DATA)
             with self.lock:
                 if action == "get":
-                    return _encode(READS[typedata](self.world, data)), ""
+                    found = READS[typedata](self.world, data)
+                    if typedata == "facturas":
+                        found = r.malformed_facturas(found, self.faults)
+                    return _encode(found), ""
                 answer = WRITES[(action, typedata)](self.world, data, self.clock.local())
                 return answer.encode(), ""
         except ApiError as exc:
@@ -208,7 +211,7 @@ def create_sandbox(
     state = AvaPOSState(
         world=current,
         clock=clock or Clock.starting_at(current.as_of, current.timezone),
-        faults=Faults(),
+        faults=Faults(supported_kinds=r.MALFORMED_KINDS),
         key="MTk4NjE4" + digest[:24],
         world_factory=factory,
         daily_limit=daily_limit,

@@ -20,8 +20,10 @@ from posbridge.sandboxes.avapos_world import (
     RoomType,
     money,
 )
+from posbridge.sandboxes.faults import Faults, malform
 
 __all__ = [
+    "MALFORMED_KINDS",
     "ApiError",
     "daily_totals",
     "get_clientes",
@@ -30,6 +32,7 @@ __all__ = [
     "get_fisico",
     "get_productos",
     "get_reservas",
+    "malformed_facturas",
     "num",
     "parse_day",
 ]
@@ -37,6 +40,22 @@ __all__ = [
 
 class ApiError(Exception):
     """A plain-text error answer (the vendor returns these instead of JSON)."""
+
+
+# where `malform` corrupts a factura: the first consumo's price (else the total), the
+# time, the IVA amount the rate is read back from, the first consumo's quantity. A
+# factura names no currency (Ecuador uses USD), so `currency_mismatch` cannot occur.
+MALFORMED_KINDS = (
+    "bad_amount",
+    "missing_field",
+    "impossible_date",
+    "unknown_vat",
+    "negative_quantity",
+)
+_AMOUNT_PATHS = (("consumos", 0, "precio"), ("total",))
+_TIME_PATHS = (("fecha",),)
+_VAT_PATHS = (("impuestos", 0, "valor"),)
+_QUANTITY_PATHS = (("consumos", 0, "cantidad"),)
 
 
 def num(value: Decimal) -> str:
@@ -132,6 +151,27 @@ def get_facturas(world: AvaWorld, data: Mapping[str, Any]) -> dict[str, Any]:
     desde, hasta = _window(data)
     rows = [f for f in world.facturas if desde <= f.fecha.date() <= hasta]
     return {"Facturas": [render_factura(f) for f in sorted(rows, key=lambda f: f.id)]}
+
+
+def malformed_facturas(answer: dict[str, Any], faults: Faults) -> dict[str, Any]:
+    """`get facturas` with the facturas named by `malformed_orders` corrupted."""
+    bad, _dropped, kind = faults.record_faults()
+    if not bad:
+        return answer
+    rows = [
+        malform(
+            row,
+            kind,
+            amount=_AMOUNT_PATHS,
+            time=_TIME_PATHS,
+            vat=_VAT_PATHS,
+            quantity=_QUANTITY_PATHS,
+        )
+        if int(row["id"]) in bad
+        else row
+        for row in answer["Facturas"]
+    ]
+    return {**answer, "Facturas": rows}
 
 
 def get_productos(world: AvaWorld, _data: Mapping[str, Any]) -> dict[str, Any]:

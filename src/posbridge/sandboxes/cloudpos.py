@@ -375,7 +375,7 @@ def create_sandbox(
     state = CloudPOSState(
         world=current,
         clock=clock or Clock.starting_at(current.as_of, "Europe/Brussels"),
-        faults=Faults(),
+        faults=Faults(supported_kinds=r.MALFORMED_KINDS),
         licname=f"belfort{seed}",
         token=digest[:32],
         daily_limit=daily_limit,

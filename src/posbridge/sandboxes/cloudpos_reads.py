@@ -39,10 +39,19 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(dict[str, Any])
 _PAY_COLUMNS = tuple(f"{key}payment" for key in PAYMENT_KEYS)
 _NO_PAYMENTS = dict.fromkeys(_PAY_COLUMNS, "0.00")
-# where `malform` corrupts an order: first line's price (else the total), time, first VAT
+# where `malform` corrupts an order: first line's price (else the total), time, first VAT,
+# first line's quantity. Tickets carry no currency, so `currency_mismatch` cannot occur.
+MALFORMED_KINDS = (
+    "bad_amount",
+    "missing_field",
+    "impossible_date",
+    "unknown_vat",
+    "negative_quantity",
+)
 _AMOUNT_PATHS = (("orderdetail", 0, "productprice"), ("totalprice",))
 _TIME_PATHS = (("ordertime",),)
 _VAT_PATHS = (("orderdetail", 0, "producttax"),)
+_QUANTITY_PATHS = (("orderdetail", 0, "quantity"),)
 
 # --- records (field names and order as in the vendor document) -------------------------
 
@@ -313,6 +322,7 @@ def get_orders(s: CloudPOSState, f: Fields) -> bytes:
                     amount=_AMOUNT_PATHS,
                     time=_TIME_PATHS,
                     vat=_VAT_PATHS,
+                    quantity=_QUANTITY_PATHS,
                 )
                 blobs.append(_encode(bad))
             else:

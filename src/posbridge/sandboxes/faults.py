@@ -4,7 +4,9 @@ Real vendor APIs time out, answer 5xx, rate-limit, cut bodies short, serve HTML 
 pages with status 200 and, now and then, return records a client cannot map. A
 `Faults` object holds the knobs (set from Python or `POST /_sandbox/faults`);
 `FaultMiddleware` applies the transport-level ones to vendor requests; `malform` lets
-a vendor app corrupt the records named in `malformed_orders`.
+a vendor app corrupt the records named in `malformed_orders` the way `malformed_kind`
+says. Each sandbox sets `supported_kinds` to the kinds its records can carry (no
+`currency_mismatch` where records name no currency) and refuses the others.
 
 "Next N" knobs are counters that decrement as they fire. When several are armed, one
 request consumes at most one, in this order: hang, stall, reset, fail, rate limit, HTML,
@@ -46,7 +48,15 @@ __all__ = [
     "vendor_app",
 ]
 
-MALFORMED_KINDS = ("bad_amount", "missing_field", "impossible_date", "unknown_vat")
+#: every way `malform` corrupts a record; a sandbox serves those its records can carry
+MALFORMED_KINDS = (
+    "bad_amount",
+    "missing_field",
+    "impossible_date",
+    "unknown_vat",
+    "negative_quantity",
+    "currency_mismatch",
+)
 #: what `retry_after` is sent as: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)
 RETRY_AFTER_FORMS = ("seconds", "date")
 K = TypeVar("K", bound=Hashable)
@@ -93,6 +103,8 @@ class Faults:
     repeat_previous: int = 0
     reverse_pages: bool = False
     change_between_pages: int = 0
+    #: the malformed kinds this vendor's records can carry (set once by the sandbox)
+    supported_kinds: tuple[str, ...] = field(default=MALFORMED_KINDS, compare=False)
     #: arrival time (sandbox clock) of every vendor request, oldest first
     arrivals: deque[datetime] = field(
         default_factory=lambda: deque(maxlen=10_000), repr=False, compare=False
@@ -115,7 +127,9 @@ class Faults:
         "change_between_pages",
         "endless_next",
     )
-    _PRIVATE: ClassVar[frozenset[str]] = frozenset({"_lock", "_last_page", "arrivals"})
+    _PRIVATE: ClassVar[frozenset[str]] = frozenset(
+        {"_lock", "_last_page", "arrivals", "supported_kinds"}
+    )
 
     def update(self, **knobs: Any) -> None:
         """Set knobs by name; validates all of them before changing any."""
@@ -130,8 +144,11 @@ class Faults:
                     raise ValueError(f"fail_status must be 500, 502 or 503, got {value!r}")
                 clean[name] = value
             elif name == "malformed_kind":
-                if value not in MALFORMED_KINDS:
-                    raise ValueError(f"malformed_kind must be one of {MALFORMED_KINDS}")
+                if value not in self.supported_kinds:
+                    raise ValueError(
+                        f"malformed_kind must be one of {self.supported_kinds} for this "
+                        f"vendor, got {value!r}"
+                    )
                 clean[name] = value
             elif name == "retry_after_form":
                 if value not in RETRY_AFTER_FORMS:
@@ -154,7 +171,7 @@ class Faults:
         fresh = Faults()
         with self._lock:
             for f in fields(self):
-                if f.name != "_lock":
+                if f.name not in ("_lock", "supported_kinds"):
                     setattr(self, f.name, getattr(fresh, f.name))
 
     def arrived(self, at: datetime) -> None:
@@ -221,34 +238,45 @@ def malform(
     record: dict[str, Any],
     kind: str,
     *,
-    amount: Iterable[Path],
-    time: Iterable[Path],
-    vat: Iterable[Path],
+    amount: Iterable[Path] = (),
+    time: Iterable[Path] = (),
+    vat: Iterable[Path] = (),
+    quantity: Iterable[Path] = (),
+    currency: Iterable[Path] = (),
+    required: Iterable[Path] | None = None,
 ) -> dict[str, Any]:
     """A deep copy of `record` corrupted so a client cannot map it.
 
     Each argument lists candidate paths (keys and list indexes) into the record; the
     first that exists is used, so a vendor names e.g. the first line's price with the
-    order total as fallback. `bad_amount` → "abc", `missing_field` removes the time,
-    `impossible_date` → "2026-02-30 25:61:00", `unknown_vat` → "37".
+    order total as fallback. `bad_amount` → "abc", `missing_field` removes a `required`
+    field (the time unless given), `impossible_date` → "2026-02-30 25:61:00",
+    `unknown_vat` → "37", `negative_quantity` flips the sign of a sale line's quantity
+    (the record stays a sale), `currency_mismatch` → "USD" ("EUR" where it was USD).
     """
     out = copy.deepcopy(record)
     candidates = {
         "bad_amount": amount,
-        "missing_field": time,
+        "missing_field": time if required is None else required,
         "impossible_date": time,
         "unknown_vat": vat,
+        "negative_quantity": quantity,
+        "currency_mismatch": currency,
     }[kind]
     for path in candidates:
         parent: Any = out
         try:
             for step in path[:-1]:
                 parent = parent[step]
-            parent[path[-1]]
+            old = parent[path[-1]]
         except (KeyError, IndexError, TypeError):
             continue
         if kind == "missing_field":
             del parent[path[-1]]
+        elif kind == "negative_quantity":
+            parent[path[-1]] = _negated(old)
+        elif kind == "currency_mismatch":
+            parent[path[-1]] = "EUR" if old == "USD" else "USD"
         else:
             parent[path[-1]] = {
                 "bad_amount": "abc",
@@ -257,6 +285,14 @@ def malform(
             }[kind]
         return out
     raise ValueError(f"record has none of the paths needed for {kind}")
+
+
+def _negated(value: Any) -> Any:
+    """A positive quantity as its negative, in the same wire form (number or text)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return -abs(value)
+    text = str(value).strip()
+    return text if text.startswith("-") else "-" + text
 
 
 def _always(_scope: Scope) -> bool:

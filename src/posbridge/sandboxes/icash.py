@@ -283,7 +283,7 @@ def create_sandbox(
     state = ICashState(
         world=current,
         clock=clock or Clock.starting_at(current.as_of, current.timezone),
-        faults=Faults(),
+        faults=Faults(),  # every malformed kind applies to operations
         api_key=f"icash_{digest[:16]}",
         secret_key=digest[16:48],
         world_factory=factory,

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from posbridge.sandboxes import icash_render as r
+from posbridge.sandboxes.faults import malform
 from posbridge.sandboxes.icash_gen import add_line, finalize
 from posbridge.sandboxes.icash_world import (
     CashMovement,
@@ -495,7 +496,25 @@ def operations_list(state: ICashState, f: Form) -> Any:
     rows = _range(rows, f, "OperationDate", "OperationDate", 10)
     rows = _range(rows, f, "OperationCreateDate", "OperationCreateDate", 19)
     rows = _range(rows, f, "OperationCompleteDate", "OperationCompleteDate", 19)
-    return _listing(state, f, rows)
+    answer = _listing(state, f, rows)
+    bad, _dropped, kind = state.faults.record_faults()
+    if bad:
+        answer["Data"] = [
+            malform(
+                x,
+                kind,
+                amount=(("OperationSaleItems", 0, "OperationSaleItemPrice"), ("OperationPrice",)),
+                time=(("OperationCompleteDate",),),
+                vat=(("OperationSaleItems", 0, "OperationSaleItemPriceWithoutVat"),),
+                quantity=(("OperationSaleItems", 0, "OperationSaleItemPMUQuantity"),),
+                currency=(("OperationCurrencyCode",),),
+                required=(("OperationPrice",),),
+            )
+            if x["OperationID"] in bad
+            else x
+            for x in answer["Data"]
+        ]
+    return answer
 
 
 _DOC_FILTERS = {

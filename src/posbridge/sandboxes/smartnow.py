@@ -36,6 +36,7 @@ from posbridge.sandboxes.clock import Clock
 from posbridge.sandboxes.faults import Faults, LoseAnswers, vendor_app
 from posbridge.sandboxes.smartnow_gen import generate_smartnow_world
 from posbridge.sandboxes.smartnow_lists import ApiError
+from posbridge.sandboxes.smartnow_reads import MALFORMED_KINDS
 from posbridge.sandboxes.smartnow_world import SNWorld
 
 __all__ = ["BASE_PATH", "Call", "Csv", "SmartNowState", "create_app", "create_sandbox"]
@@ -332,7 +333,7 @@ def create_sandbox(
     state = SmartNowState(
         world=current,
         clock=clock or Clock.starting_at(current.as_of, current.timezone),
-        faults=Faults(),
+        faults=Faults(supported_kinds=MALFORMED_KINDS),
         world_factory=factory,
         token_lifetime=token_lifetime,
     )

@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from posbridge.sandboxes.faults import Faults, malform
 from posbridge.sandboxes.smartnow_lists import ApiError, parse_list_query, run_list
 from posbridge.sandboxes.smartnow_world import SNWorld, utc_z
 
 if TYPE_CHECKING:
     from posbridge.sandboxes.smartnow import Call, Handler, SmartNowState
 
-__all__ = ["HANDLERS", "get_row", "list_rows"]
+__all__ = ["HANDLERS", "MALFORMED_KINDS", "get_row", "list_rows"]
 
 Row = dict[str, Any]
 ARCHIVED = ("revenuetransaction", "paymenttransaction", "log")
@@ -166,9 +167,43 @@ def _list(model: str) -> Handler:
             table = state.world.table(model)
             listing = model + repr(sorted(i for i in call.items if i[0] not in _PAGING))
             rows = [dict(table[k]) for k in f.page_keys(listing, [r["id"] for r in rows])]
+        if model == "revenuetransaction":
+            rows = _malformed_vends(f, rows)
         return 200, rows
 
     return handler
+
+
+#: what `malform` corrupts in a revenue transaction (one vend): its price, its time, its
+#: price's sign (a vend has no quantity: one transaction is one unit), its currency.
+#: The VAT rate is the machine product's, shared by every vend of it, so `unknown_vat`
+#: cannot be injected into one record.
+MALFORMED_KINDS = (
+    "bad_amount",
+    "missing_field",
+    "impossible_date",
+    "negative_quantity",
+    "currency_mismatch",
+)
+
+
+def _malformed_vends(faults: Faults, rows: list[Row]) -> list[Row]:
+    bad, _dropped, kind = faults.record_faults()
+    if not bad:
+        return rows
+    return [
+        malform(
+            row,
+            kind,
+            amount=(("price",),),
+            time=(("occurredAt",),),
+            quantity=(("price",),),
+            currency=(("currency",),),
+        )
+        if row.get("id") in bad
+        else row
+        for row in rows
+    ]
 
 
 def _all(model: str) -> Handler:

@@ -36,7 +36,12 @@ from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes import wservice_writes as w
 from posbridge.sandboxes.clock import Clock, DateHeaderMiddleware
 from posbridge.sandboxes.faults import Faults, LoseAnswers, vendor_app
-from posbridge.sandboxes.wservice_reads import ApiError, read
+from posbridge.sandboxes.wservice_reads import (
+    MALFORMED_KINDS,
+    ApiError,
+    malformed_documents,
+    read,
+)
 from posbridge.sandboxes.wservice_webhook import WebhookConfig, WebhookPusher, describe
 from posbridge.sandboxes.wservice_world import WServiceWorld, generate_wservice_world, iso
 
@@ -196,6 +201,8 @@ class WServiceState:
         with self.lock:
             if operation == "read":
                 records = read(self.world, resource, params)
+                if resource == "documents":
+                    records = malformed_documents(self.faults, records)
                 return {"ResponseRequest": resource, "SuccessStatus": True, resource: records}
             if operation == "delete":
                 done = w.delete(self.world, resource, params)
@@ -364,7 +371,7 @@ def create_sandbox(
     state = WServiceState(
         world=current,
         clock=clock or Clock.starting_at(current.as_of, current.timezone),
-        faults=Faults(),
+        faults=Faults(supported_kinds=MALFORMED_KINDS),
         users={"midwareadmin": password},
         world_factory=factory,
     )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from posbridge.sandboxes.faults import Faults, malform
 from posbridge.sandboxes.wservice_world import (
     Department,
     Prepaid,
@@ -19,7 +20,15 @@ from posbridge.sandboxes.wservice_world import (
     iso,
 )
 
-__all__ = ["ApiError", "read", "render_department", "render_prepaid", "render_product"]
+__all__ = [
+    "MALFORMED_KINDS",
+    "ApiError",
+    "malformed_documents",
+    "read",
+    "render_department",
+    "render_prepaid",
+    "render_product",
+]
 
 
 class ApiError(Exception):
@@ -131,3 +140,37 @@ def read(world: WServiceWorld, resource: str, params: Mapping[str, Any]) -> list
         doc = world.documents.get(only)
         return [doc] if doc is not None else []
     return [world.documents[i] for i in sorted(world.documents)]
+
+
+#: what `malform` corrupts in a document: its first row's amount (else the total), its
+#: date, its first row's VAT rate and quantity; `missing_field` drops `documenttotal`
+#: (a missing `documentdate` falls back to `movementdate`). Documents name no currency
+#: (amounts are EUR), so `currency_mismatch` cannot occur.
+MALFORMED_KINDS = (
+    "bad_amount",
+    "missing_field",
+    "impossible_date",
+    "unknown_vat",
+    "negative_quantity",
+)
+
+
+def malformed_documents(faults: Faults, records: list[Any]) -> list[Any]:
+    """Documents as read, with those named by `malformed_orders` corrupted."""
+    bad, _dropped, kind = faults.record_faults()
+    if not bad:
+        return records
+    return [
+        malform(
+            doc,
+            kind,
+            amount=(("documentrows", 0, "totalprice"), ("documenttotal",)),
+            time=(("documentdate",),),
+            vat=(("documentrows", 0, "vatpercentage"),),
+            quantity=(("documentrows", 0, "qtymovement"),),
+            required=(("documenttotal",),),
+        )
+        if doc.get("idmovement") in bad
+        else doc
+        for doc in records
+    ]

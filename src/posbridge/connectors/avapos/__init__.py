@@ -40,8 +40,10 @@ from posbridge.connectors.base import (
     Page,
     Stream,
 )
+from posbridge.connectors.cursors import date_cursor
 from posbridge.connectors.fieldmap import Field
 from posbridge.connectors.http import VendorClient
+from posbridge.errors import CursorError
 from posbridge.model import Customer, Order, Product, Report, Reservation, StockMovement
 
 __all__ = ["AvaPOS", "AvaPOSSettings"]
@@ -145,9 +147,15 @@ class AvaPOS(Connector):
                 assert end is not None
             else:
                 end = today
-                through = ctx.state.get("through")
-                if through and not ctx.full:
-                    start = date.fromisoformat(through) - timedelta(days=self.config.overlap_days)
+                through = None if ctx.full else date_cursor(ctx.state, "through")
+                if through is not None and through > today + timedelta(days=1):
+                    # Nothing would ever be read again: every window starts after today.
+                    raise CursorError(
+                        f"the stored cursor through='{through}' lies past the vendor's "
+                        f"today ({today})"
+                    )
+                if through is not None:
+                    start = through - timedelta(days=self.config.overlap_days)
                 else:
                     start = today - timedelta(days=self.config.history_days)
             while start <= end:

@@ -36,6 +36,7 @@ from posbridge.model import (
     StockMovementLine,
     TaxTotal,
 )
+from posbridge.model.consistency import check_order
 from posbridge.model.money import round_half_up
 from posbridge.model.sales import PaymentMethod
 
@@ -162,6 +163,8 @@ def _money(v: Any) -> Decimal:
 
 def parse_fecha(v: Any) -> datetime:
     """`2016-07-15 13:15:13-05` (Postgres timestamptz text) → aware datetime."""
+    if v is None or v == "":
+        raise MappingError("missing required field 'fecha'")
     try:
         moment = datetime.fromisoformat(str(v).strip())
     except ValueError:
@@ -180,12 +183,22 @@ def _slash_date(v: Any) -> date | None:
 
 
 def snap_rate(tax: Decimal, base: Decimal) -> Decimal:
-    """The IVA percent of `tax` on `base`, snapped to a known Ecuadorian rate."""
+    """The IVA percent of `tax` on `base`, snapped to a known Ecuadorian rate.
+
+    More than 0.6 points from every rate Ecuador has used is an unknown rate: the
+    record is quarantined rather than stored with a rate no closure or report knows.
+    """
     if not base or not tax:
         return Decimal(0)
     exact = tax * 100 / base
     best = min(EC_RATES, key=lambda r: abs(r - exact))
-    return best if abs(best - exact) <= Decimal("0.6") else round_half_up(exact, 2)
+    if abs(best - exact) > Decimal("0.6"):
+        known = ", ".join(str(r) for r in EC_RATES)
+        raise MappingError(
+            f"unknown IVA rate: {tax} on a taxed net of {base} is "
+            f"{round_half_up(exact, 2)}%, not an Ecuadorian rate ({known})"
+        )
+    return best
 
 
 def _lines(raw: Mapping[str, Any], rate: Decimal, iva: Decimal) -> list[OrderLine]:
@@ -244,6 +257,13 @@ def to_order(raw: Mapping[str, Any]) -> Order:
         _money(raw.get("subtotal")),
     )
     consumos = raw.get("consumos") or []
+    for n, c in enumerate(consumos, 1):
+        if _money(c.get("cantidad")) < 0:
+            # "la cantidad de items facturados": a factura sells; the API has no returns.
+            raise MappingError(
+                f"consumo {n} has cantidad {c.get('cantidad')} on a factura: "
+                "a factura's quantities are items sold, never negative"
+            )
     taxed_net = sum(
         (
             round_half_up(
@@ -293,7 +313,7 @@ def to_order(raw: Mapping[str, Any]) -> Order:
         else None
     )
     line_disc = sum((line.discount for line in lines), Decimal(0))
-    return Order(
+    order = Order(
         source_id=sid,
         number=f"{est}-{caja}-{raw.get('numerofactura')}",
         location_source_id=est or None,
@@ -313,6 +333,7 @@ def to_order(raw: Mapping[str, Any]) -> Order:
         service_total=_money(raw.get("servicio")),
         tip_total=_money(raw.get("propina")),
     )
+    return check_order(order)  # a factura carries no currency (USD by law in Ecuador)
 
 
 def places_of_order(order: Record) -> list[Record]:

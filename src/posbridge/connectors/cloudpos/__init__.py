@@ -47,6 +47,7 @@ from posbridge.connectors.cloudpos.wire import (
     raw_records,
     top_id,
 )
+from posbridge.connectors.cursors import id_cursor
 from posbridge.connectors.fieldmap import Field
 from posbridge.connectors.http import VendorClient
 from posbridge.errors import CursorError, UsageError
@@ -414,10 +415,7 @@ def _query(function: str, params: Mapping[str, Any] | None) -> str:
 
 def _cursor(state: Mapping[str, Any]) -> int:
     """The stored `last_id`: a non-negative integer, or `CursorError` naming what is there."""
-    value = state.get("last_id", 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise CursorError(f"the stored cursor last_id={value!r} is not a record id")
-    return value
+    return id_cursor(state, "last_id")
 
 
 def _top(page: Page, key: str) -> int:

@@ -39,6 +39,7 @@ from posbridge.model import (
     TaxTotal,
     Voucher,
 )
+from posbridge.model.consistency import check_order
 from posbridge.model.money import round_half_up, vat_from_gross
 from posbridge.model.sales import InvoiceKind, PaymentMethod
 
@@ -265,7 +266,7 @@ def to_order(raw: Mapping[str, Any]) -> Order:
     taxes = _taxes(acc)
     total_tax = sum((t.tax for t in taxes), Decimal(0))
     kassa = _id(raw.get("kassaid"))
-    return Order(
+    order = Order(
         source_id=str(dbid),
         number=str(raw["id"]),
         kind="return" if total < 0 else "sale",
@@ -285,6 +286,7 @@ def to_order(raw: Mapping[str, Any]) -> Order:
         total_net=total - total_tax,
         rounding=total - lines_gross,
     )
+    return check_order(order)  # CloudPOS tickets carry no currency
 
 
 def devices_of_order(order: Any) -> list[Device]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -32,6 +32,7 @@ from posbridge.connectors.base import (
     SharedCounters,
     Stream,
 )
+from posbridge.connectors.cursors import date_cursor, time_cursor
 from posbridge.connectors.fieldmap import Field
 from posbridge.connectors.http import VendorClient
 from posbridge.connectors.icash import mapping as m
@@ -47,6 +48,7 @@ from posbridge.connectors.icash.wire import (
     nonce_scope,
     read_legacy_nonce,
 )
+from posbridge.errors import CursorError
 from posbridge.model import (
     Customer,
     Device,
@@ -262,26 +264,36 @@ class ICash(Connector):
                 fields["OperationDateFrom"] = ctx.since.isoformat()
             if ctx.until:
                 fields["OperationDateTo"] = ctx.until.isoformat()
-        last = str(ctx.state.get("complete_from", ""))
-        if last and not (ctx.since or ctx.until):
-            from datetime import datetime
-
-            start = datetime.strptime(last, "%Y-%m-%d %H:%M:%S") - timedelta(
-                seconds=self.config.overlap_seconds
-            )
-            fields["OperationCompleteDateFrom"] = start.strftime("%Y-%m-%d %H:%M:%S")
+        stamp = "%Y-%m-%d %H:%M:%S"
+        cursor = time_cursor(ctx.state, "complete_from", stamp)
+        last = cursor.strftime(stamp) if cursor else ""
+        # With an overlap the first window holds the last committed operation (fiscal
+        # operations stay): an empty one means the cursor lies past the vendor's data.
+        resuming = bool(cursor and self.config.overlap_seconds and not (ctx.since or ctx.until))
+        if cursor and not (ctx.since or ctx.until):
+            start = cursor - timedelta(seconds=self.config.overlap_seconds)
+            fields["OperationCompleteDateFrom"] = start.strftime(stamp)
         top = last
         for page in self.pages("operations-list", fields):
+            if resuming and not page.raw:
+                raise CursorError(
+                    f"the stored cursor complete_from={last!r} lies past the newest "
+                    f"operation the vendor has (none completed since "
+                    f"{fields['OperationCompleteDateFrom']})"
+                )
+            resuming = False
             for rec in page.records:
                 done = str(rec.get("OperationCompleteDate") or "")
-                top = max(top, done)
+                if _is_stamp(done, stamp):  # a malformed record must not move the cursor
+                    top = max(top, done)
             state = {"complete_from": top} if top else {}
             yield Page(records=page.records, raw=page.raw, state=state)
 
     def _documents(self, ctx: FetchContext) -> Iterator[Page]:
         """Invoices, proformas, credit and debit notes from the last document date on."""
         fields: dict[str, Any] = {"sort": "DocumentID", "order": "ASC"}
-        last = str(ctx.state.get("date_from", ""))
+        day = date_cursor(ctx.state, "date_from")
+        last = day.isoformat() if day else ""
         if ctx.since:
             fields["DocumentDateFrom"] = ctx.since.isoformat()
         elif last:
@@ -291,7 +303,9 @@ class ICash(Connector):
         top = last
         for page in self.pages("documents-list", fields):
             for rec in page.records:
-                top = max(top, str(rec.get("DocumentDate") or ""))
+                issued = str(rec.get("DocumentDate") or "")
+                if _is_stamp(issued, "%Y-%m-%d"):
+                    top = max(top, issued)
             yield Page(records=page.records, raw=page.raw, state={"date_from": top} if top else {})
 
     # -- declaration -----------------------------------------------------------------------
@@ -305,6 +319,7 @@ class ICash(Connector):
         order = partial(
             m.to_order,
             rates=[Decimal(20), Decimal(9) if self.country == "BG" else Decimal(6), Decimal(0)],
+            expected_currency=self.currency_code,
         )
         return (
             Stream(
@@ -388,3 +403,12 @@ def _decode_record(raw: bytes) -> dict[str, Any]:
     from posbridge.connectors.icash.wire import decode_record
 
     return decode_record(raw)
+
+
+def _is_stamp(value: str, fmt: str) -> bool:
+    """Whether `value` is a time in `fmt`: only those may become a stored cursor."""
+    try:
+        datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True

@@ -32,6 +32,7 @@ from posbridge.model import (
     Product,
     TaxTotal,
 )
+from posbridge.model.consistency import check_order
 from posbridge.model.money import round_half_up
 from posbridge.model.sales import PaymentMethod
 
@@ -212,16 +213,40 @@ def _receipt_number(text: str | None) -> str | None:
     return str(int(match.group(1))) if match else None
 
 
+#: percentage points between a rate implied by an item's two prices and its tax group's
+#: rate: the vendor rounds the price without VAT to 5 decimals, far inside this
+_RATE_SLACK = Decimal(1)
+
+
 def _line_rate(price: Decimal, net: Decimal, rates: Sequence[Decimal]) -> Decimal:
-    """The tax group's rate, recovered from the unit price with and without VAT."""
+    """The tax group's rate, recovered from the unit price with and without VAT.
+
+    Operations carry no rate; a pair of prices implying none of the country's rates
+    is an unknown VAT rate, and the operation is quarantined.
+    """
     if net <= 0 or price <= 0:
         return rates[-1] if rates else Decimal(0)
     implied = (price / net - 1) * _HUNDRED
-    return min(rates, key=lambda r: abs(r - implied)) if rates else round_half_up(implied, 0)
+    if not rates:
+        return round_half_up(implied, 0)
+    best = min(rates, key=lambda r: abs(r - implied))
+    if abs(best - implied) > _RATE_SLACK:
+        known = ", ".join(str(r) for r in sorted(rates))
+        raise MappingError(
+            f"icash: unknown VAT rate: price {price} and {net} without VAT imply "
+            f"{round_half_up(implied, 2)}%, not one of {known}"
+        )
+    return best
 
 
-def to_order(raw: Mapping[str, Any], *, rates: Sequence[Decimal] = ()) -> Order:
-    """An operation (Sell or ReturnClient) → an order; amounts to the vendor's decimals."""
+def to_order(
+    raw: Mapping[str, Any], *, rates: Sequence[Decimal] = (), expected_currency: str = "BGN"
+) -> Order:
+    """An operation (Sell or ReturnClient) → an order; amounts to the vendor's decimals.
+
+    The operation, its items and payments each name a currency; all must be the
+    connection's (`expected_currency`: BGN, or ALL in Albania).
+    """
     kind = raw.get("OperationType")
     if kind not in ("Sell", "ReturnClient"):
         raise MappingError(f"icash: operation type {kind!r} is not a sale or return")
@@ -271,6 +296,8 @@ def to_order(raw: Mapping[str, Any], *, rates: Sequence[Decimal] = ()) -> Order:
         )
         for p in raw.get("OperationPayments") or []
     ]
+    if raw.get("OperationPrice") in (None, ""):
+        raise MappingError("icash: missing required field OperationPrice (the total)")
     total, vat = _dec(raw, "OperationPrice"), _dec(raw, "OperationTotalVat")
     receipt = _text(raw, "OperationElectronicDataReceipt")
     storno = _text(raw, "FiskBonUUID")
@@ -280,7 +307,17 @@ def to_order(raw: Mapping[str, Any], *, rates: Sequence[Decimal] = ()) -> Order:
             f"storno type {raw.get('stornoType')} of receipt {raw.get('FiskBonRcpNum')} "
             f"device {raw.get('FiskDeviceNum')} at {raw.get('FiskBonDate')} UNP {storno}"
         )
-    return Order(
+    item_currencies = {
+        str(x.get("OperationSaleItemCurrencyCode"))
+        for x in raw.get("OperationSaleItems") or []
+        if x.get("OperationSaleItemCurrencyCode") not in (None, "", expected_currency)
+    }
+    if item_currencies:
+        raise MappingError(
+            f"icash: sale items in {', '.join(sorted(item_currencies))} on a connection in "
+            f"{expected_currency}: amounts in another currency are never summed with it"
+        )
+    order = Order(
         source_id=_id(raw, "OperationID"),
         number=_text(raw, "OperationNum"),
         kind="sale" if kind == "Sell" else "return",
@@ -310,6 +347,7 @@ def to_order(raw: Mapping[str, Any], *, rates: Sequence[Decimal] = ()) -> Order:
         ),
         note=note,
     )
+    return check_order(order, currency=expected_currency)
 
 
 _KINDS = {"CREDIT": "credit_note", "DEBIT": "debit_note"}

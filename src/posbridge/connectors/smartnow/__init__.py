@@ -33,6 +33,7 @@ from posbridge.connectors.base import (
     Page,
     Stream,
 )
+from posbridge.connectors.cursors import id_cursor, optional_id_cursor
 from posbridge.connectors.fieldmap import Field
 from posbridge.connectors.http import VendorClient
 from posbridge.connectors.smartnow import mapping as m
@@ -44,6 +45,7 @@ from posbridge.connectors.smartnow.wire import (
     decode_record,
     decode_report_rows,
 )
+from posbridge.errors import CursorError
 from posbridge.model import (
     Device,
     DeviceEvent,
@@ -185,7 +187,7 @@ class SmartNow(Connector):
         A transaction whose payment transactions have not all arrived yet ends the page
         (state stays before it), so it is read again complete next time.
         """
-        after = 0 if ctx.full else int(ctx.state.get("after", 0))
+        after = 0 if ctx.full else id_cursor(ctx.state, "after")
         size = self.config.page_size
         while True:
             raws = self.raw_list(
@@ -247,8 +249,8 @@ class SmartNow(Connector):
         the oldest record that may still change (an unresolved event, an open shift).
         """
         state = {} if ctx.full else ctx.state
-        opened = state.get("open")
-        start = int(opened) - 1 if opened is not None else int(state.get("after", 0))
+        opened = optional_id_cursor(state, "open")
+        start = opened - 1 if opened is not None else id_cursor(state, "after")
         oldest_open: int | None = None
         last = start
         for raws in self._paged(name, [("where[id][>]", start)], "id ASC", archive=True):
@@ -302,8 +304,7 @@ class SmartNow(Connector):
 
     def _vouchers(self, ctx: FetchContext) -> Iterator[Page]:
         """Vouchers changed since the last `updatedAt` (ties at it remembered by id)."""
-        since = None if ctx.full else ctx.state.get("since")
-        seen = set(() if ctx.full else ctx.state.get("seen", []))
+        since, seen = (None, set()) if ctx.full else _voucher_cursor(ctx.state)
         where: Params = [("where[updatedAt][>=]", since)] if since else []
         for raws in self._paged("voucher.list", where, "updatedAt ASC,id ASC"):
             recs = [decode_record(r) for r in raws]
@@ -490,3 +491,20 @@ class SmartNow(Connector):
         from posbridge.connectors.smartnow.commands import preview_command
 
         return preview_command(command)
+
+
+def _voucher_cursor(state: Mapping[str, Any]) -> tuple[str | None, set[Any]]:
+    """The stored (`since` updatedAt, ids `seen` at it), or `CursorError` saying what is there."""
+    since, seen = state.get("since"), state.get("seen", [])
+    if since is not None:
+        try:
+            if not isinstance(since, str):
+                raise TypeError
+            datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except (TypeError, ValueError):
+            raise CursorError(f"the stored cursor since={since!r} is not a timestamp") from None
+    if not isinstance(seen, list) or not all(
+        isinstance(i, (int, str)) and not isinstance(i, bool) for i in seen
+    ):
+        raise CursorError(f"the stored cursor seen={seen!r} is not a list of voucher ids")
+    return since, set(seen)

@@ -33,6 +33,7 @@ from posbridge.model import (
     Voucher,
 )
 from posbridge.model.catalog import Price
+from posbridge.model.consistency import check_order
 from posbridge.model.money import vat_from_gross
 from posbridge.model.sales import PaymentMethod
 
@@ -157,6 +158,8 @@ def _utc(value: Any, name: str) -> datetime | None:
 
 def _local(raw: Mapping[str, Any]) -> tuple[datetime, date]:
     occurred = raw.get("occurredAt")
+    if occurred in (None, ""):
+        raise MappingError("missing required field 'occurredAt'")
     try:
         local = datetime.fromisoformat(str(occurred))
     except ValueError:
@@ -206,8 +209,12 @@ def to_order(raw: Mapping[str, Any]) -> Order:
         raise MappingError(
             f"{len(payments)} of {tx.get('numPaymentTransactions')} payment transactions"
         )
-    if sum((p.amount for p in payments), Decimal(0)) != gross:
-        raise MappingError(f"payments do not add up to the price of transaction {tx['id']}")
+    paid = sum((p.amount for p in payments), Decimal(0))
+    if paid != gross:
+        raise MappingError(
+            f"payments do not add up to the price of transaction {tx['id']}: "
+            f"payments add up to {paid}, the vend's price is {gross}"
+        )
     occurred, business = _local(tx)
     line = OrderLine(
         line_no=1,
@@ -220,7 +227,7 @@ def to_order(raw: Mapping[str, Any]) -> Order:
         net=gross - tax,
         tax=tax,
     )
-    return Order(
+    order = Order(
         source_id=str(tx["id"]),
         source_updated_at=_utc(tx.get("updatedAt"), "updatedAt"),
         number=str(tx["id"]),
@@ -238,6 +245,7 @@ def to_order(raw: Mapping[str, Any]) -> Order:
         total_net=gross - tax,
         total_tax=tax,
     )
+    return check_order(order, currency=CURRENCY)  # every SmartNow location trades in EUR
 
 
 def to_location(raw: Mapping[str, Any]) -> Location:

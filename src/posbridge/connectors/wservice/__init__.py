@@ -31,6 +31,7 @@ from posbridge.connectors.base import (
     Page,
     Stream,
 )
+from posbridge.connectors.cursors import id_cursor
 from posbridge.connectors.http import VendorClient
 from posbridge.connectors.wservice import mapping as m
 from posbridge.connectors.wservice.codes import Family, family_of
@@ -165,7 +166,7 @@ class WService(Connector):
 
     def _documents(self, family: Family) -> Callable[[FetchContext], Iterator[Page]]:
         def fetch(ctx: FetchContext) -> Iterator[Page]:
-            after = 0 if ctx.full else int(ctx.state.get("after", 0))
+            after = 0 if ctx.full else id_cursor(ctx.state, "after")
             raws: list[bytes] = []
             records: list[dict[str, Any]] = []
             walked = 0

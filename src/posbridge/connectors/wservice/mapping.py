@@ -52,6 +52,7 @@ from posbridge.model import (
     TaxTotal,
     Voucher,
 )
+from posbridge.model.consistency import check_order
 from posbridge.model.money import vat_from_gross
 from posbridge.model.sales import InvoiceKind, PaymentMethod
 
@@ -74,6 +75,8 @@ __all__ = [
 TZ_NAME: Final = "Europe/Rome"
 TZ: Final = ZoneInfo(TZ_NAME)
 CURRENCY: Final = "EUR"
+#: Italian VAT rates (percent): standard 22, reduced 10 and 5, super-reduced 4, exempt 0
+IT_RATES: Final = tuple(Decimal(r) for r in ("0", "4", "5", "10", "22"))
 F = Field
 
 #: payment `paymenttype` (upper case) → method; unknown names are "other"
@@ -305,6 +308,11 @@ def to_order(rec: Mapping[str, Any]) -> Order:
         if not kind.sells:
             continue
         rate = _rate(row["vatpercentage"])
+        if rate not in IT_RATES:
+            raise MappingError(
+                f"row {len(lines) + 1}: unknown VAT rate {rate}% "
+                f"(Italian rates are {', '.join(str(r) for r in IT_RATES)})"
+            )
         tax = vat_from_gross(gross, rate)
         lines.append(
             OrderLine(
@@ -319,6 +327,8 @@ def to_order(rec: Mapping[str, Any]) -> Order:
                 tax=tax,
             )
         )
+    if rec.get("documenttotal") in (None, ""):
+        raise MappingError("missing required field 'documenttotal'")
     total = _dec(rec["documenttotal"])
     status: Any = "completed"
     if parse_time(rec.get("canceleddocument")) is not None or dtype == DocumentType.VEA:
@@ -327,7 +337,7 @@ def to_order(rec: Mapping[str, Any]) -> Order:
         status = "open"
     fid = str(rec.get("customertypereceipt") or "") == CustomerType.FIDELITY
     points = int(rec.get("points") or 0)
-    return Order(
+    order = Order(
         source_id=str(rec["idmovement"]),
         number=_text(rec.get("documenttransactionnumber")),
         kind="return" if total < 0 else "sale",
@@ -353,6 +363,7 @@ def to_order(rec: Mapping[str, Any]) -> Order:
         ),
         note=f"fidelity points {points}" if points else None,
     )
+    return check_order(order)  # documents carry no currency (EUR)
 
 
 def to_shift(rec: Mapping[str, Any]) -> Shift:
