@@ -1,0 +1,32 @@
+"""The vendor benchmark's --quick mode runs end to end (no timing asserted: speed lives in bench/)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("dlt")  # the `bench` extra
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_vendors.py"
+
+
+def test_quick_mode_pulls_the_same_orders_on_both_sides(tmp_path: Path) -> None:
+    out = tmp_path / "vendors.json"
+    subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--vendors", "cloudpos", "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (result,) = json.loads(out.read_text())["vendors"]
+    ours, peer, limit = result["posbridge"], result["dlt"], result["limit"]
+    assert ours["streams"] == ["orders"]
+    assert ours["orders"] > 0
+    assert ours["orders"] == peer["orders"] == limit["orders"]
+    assert ours["lines"] == peer["tables"]["orders__orderdetail"]
+    assert ours["requests"] >= result["physical"]["minimum_requests"] > 0
+    assert result["full_1x"]["records"] > ours["orders"]
