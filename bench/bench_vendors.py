@@ -518,6 +518,9 @@ def bench_vendor(vendor: str, world: tuple[int, int], runs: int, scale: int) -> 
                 "world_s": big.info["world_s"],
                 **_counted(big, "posbridge", {**base, "streams": None}),
             }
+            # the same orders stream on both sides, 10x: does either hold the world in memory?
+            out["orders_scaled"] = _counted(big, "posbridge", {**base, "streams": ["orders"]})
+            out["dlt_scaled"] = _counted(big, "dlt", base)
         finally:
             big.close()
     out["physical"] = physical(vendor, out)
@@ -567,6 +570,7 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, help="results file (default bench/results/vendors.json)"
     )
+    parser.add_argument("--report", type=Path, help="print the tables of a results file and exit")
     parser.add_argument("--serve", nargs=3)
     parser.add_argument("--child", nargs=2)
     args = parser.parse_args()
@@ -577,6 +581,9 @@ def main() -> None:
         kind, payload = args.child
         fn = {"posbridge": child_posbridge, "dlt": child_dlt, "limit": child_limit}[kind]
         print(json.dumps(fn(json.loads(payload))))
+        return
+    if args.report:
+        print(report(json.loads(args.report.read_text())))
         return
     vendors = [v for v in args.vendors.split(",") if v]
     worlds = QUICK if args.quick else WORLDS
@@ -666,6 +673,39 @@ def report(doc: Mapping[str, Any]) -> str:
                 f"| {big['records']:,} | {big['seconds']:.2f} | {_mb(big)} "
                 f"| {one['requests']} / {big['requests']} |"
             )
+        out += [
+            "",
+            f"| vendor (orders stream only) | orders 1x / {doc['scale']}x "
+            f"| posbridge MB 1x / {doc['scale']}x (sync + worker) | dlt MB 1x / {doc['scale']}x "
+            f"| posbridge s 1x / {doc['scale']}x | dlt s 1x / {doc['scale']}x |",
+            "|---|---|---|---|---|---|",
+        ]
+        for v in doc["vendors"]:
+            if "orders_scaled" not in v:
+                continue
+            a, b, c, d = v["posbridge"], v["orders_scaled"], v["dlt"], v["dlt_scaled"]
+            out.append(
+                f"| {v['vendor']} | {a['orders']:,} / {b['orders']:,} | {_mb(a)} / {_mb(b)} "
+                f"| {_mb(c)} / {_mb(d)} | {a['seconds']:.2f} / {b['seconds']:.2f} "
+                f"| {c['seconds']:.2f} / {d['seconds']:.2f} |"
+            )
+    for v in doc["vendors"]:
+        prof = v.get("profile")
+        if not prof:
+            continue
+        out += [
+            "",
+            f"{v['vendor']}: profile of the orders sync ({prof['seconds']:.2f} s wall; "
+            f"{prof['profile_self_s_total']:.2f} s of self time in the sync process's threads, "
+            f"worker CPU {prof['children_cpu_s']:.2f} s); top 10 by self time:",
+            "",
+            "| self s | cumulative s | calls | function |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {r['self_s']} | {r['cum_s']} | {r['calls']:,} | `{r['where']}` |"
+            for r in prof["profile_top_self"]
+        ]
     return "\n".join(out)
 
 

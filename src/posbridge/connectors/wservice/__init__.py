@@ -108,6 +108,9 @@ class WService(Connector):
         )
         http.set_auth(self.auth)
         self._docs: dict[int, tuple[bytes, dict[str, Any]] | None] = {}
+        #: ids whose document its own stream already took this run: known to exist, not kept
+        #: (the cache held every document of a first sync: memory grew with the history)
+        self._taken: set[int] = set()
 
     def call(
         self,
@@ -152,11 +155,18 @@ class WService(Connector):
             self._docs[idm] = (raws[0], decode_record(raws[0])) if raws else None
         return self._docs[idm]
 
-    def walk(self, after: int) -> Iterator[tuple[int, bytes, dict[str, Any]]]:
-        """Documents with ids above `after`, in id order, until `miss_limit` misses in a row."""
+    def walk(self, after: int) -> Iterator[tuple[int, bytes, dict[str, Any] | None]]:
+        """Documents with ids above `after`, in id order, until `miss_limit` misses in a row.
+
+        An id another stream already took this run comes without its document (None).
+        """
         idm, misses = after, 0
         while misses < self.config.miss_limit:
             idm += 1
+            if idm in self._taken:
+                misses = 0
+                yield idm, b"", None
+                continue
             found = self.document(idm)
             if found is None:
                 misses += 1
@@ -173,9 +183,11 @@ class WService(Connector):
             before = self.http.requests_made
             for idm, raw, rec in self.walk(after):
                 after, walked = idm, walked + 1
-                if _family(rec) == family:
+                if rec is not None and _family(rec) == family:
                     raws.append(raw)
                     records.append(rec)
+                    self._taken.add(idm)  # no other stream wants it: drop it from the cache
+                    del self._docs[idm]
                 if walked >= PAGE:
                     yield self._page(records, raws, after, before)
                     raws, records, walked = [], [], 0
