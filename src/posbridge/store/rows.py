@@ -255,6 +255,10 @@ def _line_components(connection_id: str, line: OrderLine) -> tuple[tuple[Any, ..
     return (product, *mods)
 
 
+#: how many converted shared lines a RowBuilder remembers
+_LINE_TAILS = 8192
+
+
 class RowBuilder:
     """Turns (record, raw bytes) pairs into the row tuples of one SQL dialect."""
 
@@ -334,7 +338,11 @@ class RowBuilder:
         m = to_micros
         out: list[tuple[int, tuple[Any, ...]]] = []
         tails = self._line_tails
-        if len(tails) > 100_000:
+        # Each entry keeps its line alive. Lines are shared only through the mapping's own
+        # caches (a hot set of thousands); where a vendor's lines are never shared, a big
+        # bound only held every line of the sync: 100k entries made a worker grow by
+        # ~80 MB with the world (bench/README.md, memory at 10×).
+        if len(tails) > _LINE_TAILS:
             tails.clear()
         for line in record.lines:
             # Mapping shares identical line objects between orders: convert each once.
