@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -103,9 +102,10 @@ def _avapos(
 def _icash(
     base: str, creds: Mapping[str, str], opt: Mapping[str, Any]
 ) -> Iterator[tuple[str, bytes]]:
-    from posbridge.connectors.icash.wire import ICashAuth, NonceFile, nonce_path
+    from posbridge.connectors.icash.wire import ICashAuth, LocalCounters, Nonces, nonce_scope
 
-    nonces = NonceFile(nonce_path(Path(opt["state_dir"]), creds["api_key"], creds["warehouse_id"]))
+    # one short-lived client: a process-local counter (the sandbox forgets nonces per case)
+    nonces = Nonces(LocalCounters(), nonce_scope(creds["api_key"], creds["warehouse_id"]))
     auth = ICashAuth(
         creds["api_key"], creds["secret_key"], creds["warehouse_id"], creds["user_id"], nonces
     )
