@@ -20,7 +20,7 @@ from posbridge.sandboxes.avapos_world import (
     RoomType,
     money,
 )
-from posbridge.sandboxes.faults import Faults, malform
+from posbridge.sandboxes.faults import Faults, kinds_except, malform
 
 __all__ = [
     "MALFORMED_KINDS",
@@ -45,13 +45,7 @@ class ApiError(Exception):
 # where `malform` corrupts a factura: the first consumo's price (else the total), the
 # time, the IVA amount the rate is read back from, the first consumo's quantity. A
 # factura names no currency (Ecuador uses USD), so `currency_mismatch` cannot occur.
-MALFORMED_KINDS = (
-    "bad_amount",
-    "missing_field",
-    "impossible_date",
-    "unknown_vat",
-    "negative_quantity",
-)
+MALFORMED_KINDS = kinds_except("currency_mismatch")
 _AMOUNT_PATHS = (("consumos", 0, "precio"), ("total",))
 _TIME_PATHS = (("fecha",),)
 _VAT_PATHS = (("impuestos", 0, "valor"),)

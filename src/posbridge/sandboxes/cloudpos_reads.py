@@ -27,7 +27,7 @@ from posbridge.sandboxes.cloudpos_wire import (
     ok,
     ok_list,
 )
-from posbridge.sandboxes.faults import malform
+from posbridge.sandboxes.faults import kinds_except, malform
 from posbridge.sandboxes.profiles import PAYMENT_KEYS
 from posbridge.sandboxes.world import ClockEntry, Customer, Document, Order, Product, Subproduct
 
@@ -41,13 +41,7 @@ _PAY_COLUMNS = tuple(f"{key}payment" for key in PAYMENT_KEYS)
 _NO_PAYMENTS = dict.fromkeys(_PAY_COLUMNS, "0.00")
 # where `malform` corrupts an order: first line's price (else the total), time, first VAT,
 # first line's quantity. Tickets carry no currency, so `currency_mismatch` cannot occur.
-MALFORMED_KINDS = (
-    "bad_amount",
-    "missing_field",
-    "impossible_date",
-    "unknown_vat",
-    "negative_quantity",
-)
+MALFORMED_KINDS = kinds_except("currency_mismatch")
 _AMOUNT_PATHS = (("orderdetail", 0, "productprice"), ("totalprice",))
 _TIME_PATHS = (("ordertime",),)
 _VAT_PATHS = (("orderdetail", 0, "producttax"),)

@@ -44,6 +44,7 @@ __all__ = [
     "InjectedDisconnect",
     "LoseAnswers",
     "is_vendor_request",
+    "kinds_except",
     "malform",
     "vendor_app",
 ]
@@ -57,6 +58,16 @@ MALFORMED_KINDS = (
     "negative_quantity",
     "currency_mismatch",
 )
+
+
+def kinds_except(*missing: str) -> tuple[str, ...]:
+    """The malformed kinds a vendor's records can carry: all but what they lack."""
+    unknown = set(missing) - set(MALFORMED_KINDS)
+    if unknown:
+        raise ValueError(f"not malformed kinds: {sorted(unknown)}")
+    return tuple(k for k in MALFORMED_KINDS if k not in missing)
+
+
 #: what `retry_after` is sent as: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)
 RETRY_AFTER_FORMS = ("seconds", "date")
 K = TypeVar("K", bound=Hashable)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from posbridge.sandboxes.faults import Faults, malform
+from posbridge.sandboxes.faults import Faults, kinds_except, malform
 from posbridge.sandboxes.smartnow_lists import ApiError, parse_list_query, run_list
 from posbridge.sandboxes.smartnow_world import SNWorld, utc_z
 
@@ -178,13 +178,7 @@ def _list(model: str) -> Handler:
 #: price's sign (a vend has no quantity: one transaction is one unit), its currency.
 #: The VAT rate is the machine product's, shared by every vend of it, so `unknown_vat`
 #: cannot be injected into one record.
-MALFORMED_KINDS = (
-    "bad_amount",
-    "missing_field",
-    "impossible_date",
-    "negative_quantity",
-    "currency_mismatch",
-)
+MALFORMED_KINDS = kinds_except("unknown_vat")
 
 
 def _malformed_vends(faults: Faults, rows: list[Row]) -> list[Row]:

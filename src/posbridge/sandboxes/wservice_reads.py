@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from posbridge.sandboxes.faults import Faults, malform
+from posbridge.sandboxes.faults import Faults, kinds_except, malform
 from posbridge.sandboxes.wservice_world import (
     Department,
     Prepaid,
@@ -146,13 +146,7 @@ def read(world: WServiceWorld, resource: str, params: Mapping[str, Any]) -> list
 #: date, its first row's VAT rate and quantity; `missing_field` drops `documenttotal`
 #: (a missing `documentdate` falls back to `movementdate`). Documents name no currency
 #: (amounts are EUR), so `currency_mismatch` cannot occur.
-MALFORMED_KINDS = (
-    "bad_amount",
-    "missing_field",
-    "impossible_date",
-    "unknown_vat",
-    "negative_quantity",
-)
+MALFORMED_KINDS = kinds_except("currency_mismatch")
 
 
 def malformed_documents(faults: Faults, records: list[Any]) -> list[Any]:
