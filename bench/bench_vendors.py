@@ -184,7 +184,7 @@ def peer_options(vendor: str, days: int, state_dir: str) -> dict[str, Any]:
     return {
         "page_size": 1000,
         "history_days": history_days(days),
-        "window_days": 31,
+        "window_days": 14,
         "state_dir": state_dir,
         "miss_limit": 10,
     }

@@ -56,7 +56,7 @@ class AvaPOSSettings(BaseModel):
     history_days: int = SettingField(
         default=365, ge=1, le=3650, description="days of invoices read on the first sync"
     )
-    window_days: int = SettingField(default=31, ge=1, le=366, description="days per request")
+    window_days: int = SettingField(default=14, ge=1, le=366, description="days per request")
     overlap_days: int = SettingField(
         default=3, ge=0, le=60, description="days re-read before the last synced day (late edits)"
     )
