@@ -11,7 +11,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+.venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 # Known advisories against the locked set (PyPI's advisory data; see the script's docstring).
 .venv/bin/python scripts/audit_deps.py requirements.lock
 .venv/bin/ruff check src tests bench scripts
