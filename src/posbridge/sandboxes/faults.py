@@ -14,8 +14,10 @@ truncate. A hang accepts the request and answers nothing; a stall sends the head
 the body, then nothing more; both last until the client gives up (or `hang_ms` passes).
 
 Paged lists consult `page_keys` (`repeat_previous`: a page repeats the tail of the page
-before it; `reverse_pages`: ids out of order) and `change_between_pages` (the vendor edits
-the last record of a page right after serving it). Every vendor request's arrival time
+before it; `reverse_pages`: ids out of order), `change_between_pages` (the vendor edits
+the last record of a page right after serving it) and `delete_between_pages` (the vendor
+deletes the last record of a page right after serving it, so an offset-paged list shifts
+and its next page starts one record late). Every vendor request's arrival time
 (by the sandbox clock) is kept in `arrivals`, so tests assert on when requests came.
 """
 
@@ -114,6 +116,7 @@ class Faults:
     repeat_previous: int = 0
     reverse_pages: bool = False
     change_between_pages: int = 0
+    delete_between_pages: int = 0
     #: the malformed kinds this vendor's records can carry (set once by the sandbox)
     supported_kinds: tuple[str, ...] = field(default=MALFORMED_KINDS, compare=False)
     #: arrival time (sandbox clock) of every vendor request, oldest first
@@ -136,6 +139,7 @@ class Faults:
         "hang_ms",
         "repeat_previous",
         "change_between_pages",
+        "delete_between_pages",
         "endless_next",
     )
     _PRIVATE: ClassVar[frozenset[str]] = frozenset(
@@ -202,6 +206,16 @@ class Faults:
             self._last_page[endpoint] = list(keys)
             out = [*repeat, *keys]
             return out[::-1] if self.reverse_pages else out
+
+    def deleted_between_pages(self, served: Sequence[K], more: bool) -> K | None:
+        """The key the vendor deletes right after serving `served` (`delete_between_pages`).
+
+        The page's last record, so every later record shifts one place down and an
+        offset-paged reader skips one; None when not armed or no page follows.
+        """
+        if not served or not more or not self.take("delete_between_pages"):
+            return None
+        return served[-1]
 
     def take(self, knob: str) -> bool:
         """Consume one shot of a "next N" counter; False when it is not armed."""

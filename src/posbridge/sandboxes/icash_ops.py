@@ -178,7 +178,13 @@ def get_contragents(state: ICashState, f: Form) -> Any:
     name = f.text("ContragentName").lower()
     if name:
         rows = [x for x in rows if name in str(x["ContragentName"]).lower()]
-    return _listing(state, f, rows)
+    out = _listing(state, f, rows)
+    served = [int(x["ContragentID"]) for x in out["Data"]]
+    more = (f.num("offset") or 0) + len(served) < out["TotalRecords"]
+    gone = state.faults.deleted_between_pages(served, more)
+    if gone is not None:
+        state.world.contragents = [c for c in state.world.contragents if c.id != gone]
+    return out
 
 
 def _item(state: ICashState, f: Form) -> SaleItem:

@@ -175,7 +175,8 @@ def operation(world: ICashWorld, op: Operation) -> dict[str, Any]:
 
 def document(world: ICashWorld, d: Document) -> dict[str, Any]:
     """3.22's document: DECIMAL(15,2) totals, the firm and contragent snapshot."""
-    c = world.contragents[d.contragent_id - 1]
+    # by id, not position: a fault may have deleted an earlier contragent
+    c = next(x for x in world.contragents if x.id == d.contragent_id)
     total, vat = d.total, d.vat
     return {
         "DocumentID": d.id,

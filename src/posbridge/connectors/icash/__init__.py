@@ -10,6 +10,7 @@ flow with `ImportSource`/`ImportRefID`, so a retried write finds its operation.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -48,7 +49,7 @@ from posbridge.connectors.icash.wire import (
     nonce_scope,
     read_legacy_nonce,
 )
-from posbridge.errors import CursorError
+from posbridge.errors import CursorError, TransientError
 from posbridge.model import (
     Customer,
     Device,
@@ -61,7 +62,10 @@ from posbridge.model import (
 
 __all__ = ["ICash", "ICashSettings"]
 
+log = logging.getLogger(__name__)
+
 PAGE = 100  # the documented maximum of `count`
+SCAN_TRIES = 3  # reads of a full list that keeps changing before the stream gives up
 
 
 def default_state_dir() -> Path:
@@ -182,6 +186,34 @@ class ICash(Connector):
             if not page.raw or offset >= page.total:
                 return
 
+    def scan(self, operation: str, fields: Mapping[str, Any]) -> list[ListPage]:
+        """Every page of a full list, read while the list held still.
+
+        Offset paging skips a record when one before it is deleted between two pages
+        (and repeats one when a record is inserted), and a full stream marks what it did
+        not see as deleted. So a read whose `TotalRecords` moved between pages is read
+        again from offset 0; if the list keeps moving the stream fails for this run
+        (nothing is stored, nothing marked deleted) rather than delete live records.
+        A delete and an insert between the same two pages leave the total unchanged and
+        go unnoticed.
+        """
+        for attempt in range(1, SCAN_TRIES + 1):
+            pages = list(self.pages(operation, fields))
+            if len({p.total for p in pages}) <= 1:
+                return pages
+            log.info(
+                "%s changed while paged (TotalRecords %s); reading it again (%d/%d)",
+                operation,
+                [p.total for p in pages],
+                attempt,
+                SCAN_TRIES,
+            )
+        raise TransientError(
+            f"{operation} kept changing while it was paged ({SCAN_TRIES} reads); "
+            "not marking deletions from an unstable read",
+            vendor="icash",
+        )
+
     def check(self) -> None:
         """get-pay-types is the cheapest authenticated call (it logs in first)."""
         self.call("get-pay-types")
@@ -198,7 +230,7 @@ class ICash(Connector):
         def fetch(ctx: FetchContext) -> Iterator[Page]:
             raws: list[bytes] = []
             records: list[dict[str, Any]] = []
-            for page in self.pages(operation, {**fields, "sort": fields.get("sort", "")}):
+            for page in self.scan(operation, {**fields, "sort": fields.get("sort", "")}):
                 raws += page.raw
                 records += page.records
             yield Page(records=records, raw=raws, requests=max(1, len(raws) // PAGE))
@@ -219,11 +251,11 @@ class ICash(Connector):
         stores = [str(s["StoreID"]) for s in self.fetch_list("get-stores").records]
         per_store: dict[str, dict[str, bytes]] = {}
         for store in stores:
-            for page in self.pages("get-sale-items", {"StoreID": store, "sort": "SaleItemID"}):
+            for page in self.scan("get-sale-items", {"StoreID": store, "sort": "SaleItemID"}):
                 for raw, rec in zip(page.raw, page.records, strict=True):
                     per_store.setdefault(str(rec["SaleItemID"]), {})[store] = raw
         raws: list[bytes] = []
-        for page in self.pages("get-sale-items", {"sort": "SaleItemID"}):
+        for page in self.scan("get-sale-items", {"sort": "SaleItemID"}):
             for raw, rec in zip(page.raw, page.records, strict=True):
                 parts = []
                 for store, store_raw in per_store.get(str(rec["SaleItemID"]), {}).items():
