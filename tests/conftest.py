@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 import stamina
 
+from posbridge.sandboxes import Sandbox
+from posbridge.sandboxes.runner import SandboxServer
 from posbridge.store.crypto import Vault
 from posbridge.store.repo import Store
 
@@ -71,3 +75,20 @@ def store(db_url: str, vault: Vault) -> Iterator[Store]:
     s = Store.open(db_url, vault)
     yield s
     s.close()
+
+
+@contextmanager
+def served(
+    store: Store,
+    sandbox: Sandbox,
+    vendor: str,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    name: str = "shop",
+) -> Iterator[str]:
+    """Serve a sandbox on loopback and connect it to `store` as `name`; yields its URL."""
+    with SandboxServer(sandbox.app) as server:
+        store.add_connection(
+            name, vendor, server.url + sandbox.base_path, sandbox.credentials, settings
+        )
+        yield server.url

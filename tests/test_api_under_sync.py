@@ -15,6 +15,7 @@ import time
 
 import httpx
 
+from conftest import served
 from posbridge.api import create_app
 from posbridge.sandboxes.cloudpos import create_sandbox
 from posbridge.sandboxes.runner import SandboxServer
@@ -51,13 +52,7 @@ def test_paging_at_a_fixed_rate_while_a_sync_commits(store: Store) -> None:
     box = create_sandbox(seed=29, days=12, orders_per_day=150)
     box.state.faults.update(latency_ms=15)  # a sync of many pages, not one burst
     result: list[RunResult] = []
-    with SandboxServer(box.app) as sandbox:
-        store.add_connection(
-            "shop",
-            "cloudpos",
-            sandbox.url + box.base_path,
-            box.credentials | {"page_size": "60", "lookback": "10"},
-        )
+    with served(store, box, "cloudpos", {"page_size": 60, "lookback": 10}):
         tenant = create_account(store, "A")
         assign_connection(store, "shop", tenant)
         key = create_api_key(store, tenant)

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from conftest import served
 from posbridge.connectors.icash import PAGE
 from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes.cloudpos import create_sandbox as cloudpos_sandbox
 from posbridge.sandboxes.icash import create_sandbox as icash_sandbox
-from posbridge.sandboxes.runner import SandboxServer
 from posbridge.sandboxes.smartnow import create_sandbox as smartnow_sandbox
 from posbridge.store.repo import Store
 from posbridge.sync.engine import SyncEngine
@@ -35,24 +35,14 @@ KNOBS = [
 @pytest.fixture
 def cloudpos(store: Store) -> Iterator[Sandbox]:
     box = cloudpos_sandbox(seed=31, days=2, orders_per_day=30)
-    with SandboxServer(box.app) as server:
-        store.add_connection(
-            "shop",
-            "cloudpos",
-            server.url + box.base_path,
-            box.credentials,
-            {"page_size": 10, "lookback": 2},
-        )
+    with served(store, box, "cloudpos", {"page_size": 10, "lookback": 2}):
         yield box
 
 
 @pytest.fixture
 def smartnow(store: Store) -> Iterator[Sandbox]:
     box = smartnow_sandbox(seed=32, days=2, orders_per_day=12)
-    with SandboxServer(box.app) as server:
-        store.add_connection(
-            "sn", "smartnow", server.url + box.base_path, box.credentials, {"page_size": 5}
-        )
+    with served(store, box, "smartnow", {"page_size": 5}, name="sn"):
         yield box
 
 
@@ -116,10 +106,7 @@ def icash(store: Store, tmp_path: Path) -> Iterator[Sandbox]:
     model = next(c for c in world.contragents if c.type == "CLIENT")
     first = max(c.id for c in world.contragents) + 1
     world.contragents += [replace(model, id=i, name=f"Client {i}") for i in range(first, PAGE + 29)]
-    with SandboxServer(box.app) as server:
-        store.add_connection(
-            "ic", "icash", server.url + box.base_path, box.credentials, {"state_dir": str(tmp_path)}
-        )
+    with served(store, box, "icash", {"state_dir": str(tmp_path)}, name="ic"):
         yield box
 
 

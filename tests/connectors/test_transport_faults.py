@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import stamina
 
+from conftest import served
 from posbridge.connectors.http import RetryPolicy
 from posbridge.sandboxes import Sandbox
 from posbridge.sandboxes.cloudpos import create_sandbox
-from posbridge.sandboxes.runner import SandboxServer
 from posbridge.store.repo import Store
 from posbridge.sync.engine import SyncEngine
 from posbridge.testing import duplicate_keys, world_differences
@@ -30,14 +30,7 @@ FAST = RetryPolicy(attempts=3, request_timeout=0.5, wait_initial=0.01, wait_jitt
 def box(store: Store) -> Iterator[Sandbox]:
     """A small CloudPOS world on loopback, connected as `shop`."""
     sandbox = create_sandbox(seed=5, days=2, orders_per_day=40)
-    with SandboxServer(sandbox.app) as server:
-        store.add_connection(
-            "shop",
-            "cloudpos",
-            server.url + sandbox.base_path,
-            sandbox.credentials,
-            {"page_size": 20, "lookback": 5},
-        )
+    with served(store, sandbox, "cloudpos", {"page_size": 20, "lookback": 5}):
         yield sandbox
 
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from conftest import served
 from posbridge.connectors.base import Stream
 from posbridge.sandboxes import Sandbox, avapos, icash, smartnow, wservice
 from posbridge.sandboxes.cloudpos import create_sandbox
-from posbridge.sandboxes.runner import SandboxServer
 from posbridge.store.repo import Store
 from posbridge.sync.engine import SyncEngine, build_connector
 from posbridge.testing import duplicate_keys, world_differences
@@ -32,14 +32,7 @@ from posbridge.testing import duplicate_keys, world_differences
 def box(store: Store) -> Iterator[Sandbox]:
     """A small CloudPOS world on loopback, connected as `shop` and synced once."""
     sandbox = create_sandbox(seed=9, days=2, orders_per_day=30)
-    with SandboxServer(sandbox.app) as server:
-        store.add_connection(
-            "shop",
-            "cloudpos",
-            server.url + sandbox.base_path,
-            sandbox.credentials,
-            {"page_size": 20, "lookback": 5},
-        )
+    with served(store, sandbox, "cloudpos", {"page_size": 20, "lookback": 5}):
         assert SyncEngine(store).run("shop").ok
         yield sandbox
 
@@ -172,10 +165,7 @@ def test_every_vendor_fails_a_corrupt_cursor_clearly_and_a_reset_recovers(
     another stream syncs, and `--full` on the stream ends equal to the world."""
     spec = VENDORS[vendor]
     box = spec.make()
-    with SandboxServer(box.app) as server:
-        store.add_connection(
-            "shop", vendor, server.url + box.base_path, box.credentials, spec.settings(tmp_path)
-        )
+    with served(store, box, vendor, spec.settings(tmp_path)):
         assert SyncEngine(store).run("shop").ok
         cid = store.get_connection("shop").id
         with store.engine.begin() as conn:

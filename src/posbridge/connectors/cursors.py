@@ -9,13 +9,15 @@ a failed stream naming the stream and `posbridge sync NAME --stream S --full`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from posbridge.errors import CursorError
 
 __all__ = ["date_cursor", "id_cursor", "optional_id_cursor", "time_cursor"]
+
+T = TypeVar("T")
 
 
 def id_cursor(state: Mapping[str, Any], key: str) -> int:
@@ -33,28 +35,23 @@ def optional_id_cursor(state: Mapping[str, Any], key: str) -> int | None:
 
 def time_cursor(state: Mapping[str, Any], key: str, fmt: str) -> datetime | None:
     """A naive vendor-local timestamp in `fmt` (None when absent or empty)."""
-    value = state.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        if not isinstance(value, str):
-            raise TypeError
-        return datetime.strptime(value, fmt)
-    except (TypeError, ValueError):
-        raise CursorError(
-            f"the stored cursor {key}={value!r} is not a timestamp like "
-            f"{datetime(2026, 1, 31, 23, 59, 0).strftime(fmt)!r}"
-        ) from None
+    example = datetime(2026, 1, 31, 23, 59, 0).strftime(fmt)
+    return _parsed(state, key, lambda v: datetime.strptime(v, fmt), f"a timestamp like {example!r}")
 
 
 def date_cursor(state: Mapping[str, Any], key: str) -> date | None:
     """An ISO day (None when absent or empty)."""
+    return _parsed(state, key, date.fromisoformat, "a day (YYYY-MM-DD)")
+
+
+def _parsed(state: Mapping[str, Any], key: str, parse: Callable[[str], T], what: str) -> T | None:
+    """A string cursor field through `parse`; None when absent or empty."""
     value = state.get(key)
     if value is None or value == "":
         return None
-    try:
-        if not isinstance(value, str):
-            raise TypeError
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise CursorError(f"the stored cursor {key}={value!r} is not a day (YYYY-MM-DD)") from None
+    if isinstance(value, str):
+        try:
+            return parse(value)
+        except ValueError:
+            pass
+    raise CursorError(f"the stored cursor {key}={value!r} is not {what}")
