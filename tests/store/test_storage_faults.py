@@ -45,6 +45,15 @@ main()
 """
 
 
+def _env(db: Path) -> dict[str, str]:
+    """The CLI's environment for an SQLite store at `db`."""
+    return {
+        **os.environ,
+        "POSBRIDGE_DATABASE_URL": f"sqlite:///{db}",
+        "POSBRIDGE_SECRET_KEY": "storage",
+    }
+
+
 def _run(env: dict[str, str], *args: str, capped: bool = False) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", CAPPED_CLI] if capped else [sys.executable, "-m", "posbridge"]
     return subprocess.run(
@@ -93,11 +102,7 @@ def test_disk_full_mid_sync_says_what_to_fix_and_a_rerun_completes(tmp_path: Pat
     needs ~420 more pages; 150 runs out part-way.
     """
     db = tmp_path / "store.db"
-    env = {
-        **os.environ,
-        "POSBRIDGE_DATABASE_URL": f"sqlite:///{db}",
-        "POSBRIDGE_SECRET_KEY": "storage",
-    }
+    env = _env(db)
     box = create_sandbox(seed=21, days=3, orders_per_day=80)
     with SandboxServer(box.app) as server:
         _connect(env, box, server.url + box.base_path)
@@ -172,11 +177,7 @@ def test_read_only_database_says_what_to_fix_and_a_rerun_completes(
     """
     disk, mounted = small_disk
     db = disk / "store.db"
-    env = {
-        **os.environ,
-        "POSBRIDGE_DATABASE_URL": f"sqlite:///{db}",
-        "POSBRIDGE_SECRET_KEY": "storage",
-    }
+    env = _env(db)
     box = create_sandbox(seed=22, days=2, orders_per_day=40)
     with SandboxServer(box.app) as server:
         _connect(env, box, server.url + box.base_path)
